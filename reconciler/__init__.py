@@ -1,0 +1,1 @@
+"""Keep a Telnyx account as code."""
