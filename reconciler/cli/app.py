@@ -1,0 +1,114 @@
+"""The command group, its shared options, and the mapping of every outcome to an exit code.
+
+Exit codes (a contract CI relies on):
+  0  success, no changes, no drift
+  1  a user, config or API error (one paragraph, no traceback)
+  2  changes present (`plan --detailed-exitcode`) or drift found (`drift`)
+  3  an internal error (traceback only with --debug)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from reconciler import render
+from reconciler.client import DEFAULT_BASE_URL, TelnyxClient
+from reconciler.errors import ApplyError, ReconcilerError
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+@dataclass
+class Settings:
+    debug: bool = False
+    base_url: str = DEFAULT_BASE_URL
+    concurrency: int = 8
+
+
+class ReconcilerGroup(click.Group):
+    """Maps every outcome to the exit-code contract, for the console script and for tests alike."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
+        argv = list(sys.argv[1:] if args is None else args)
+        debug = "--debug" in argv
+        try:
+            code = super().main(argv, prog_name or "telnyx-reconciler", standalone_mode=False, **extra)
+        except click.exceptions.Abort:
+            click.echo("Aborted: nothing was applied.", err=True)
+            code = EXIT_ERROR
+        except click.ClickException as exc:
+            exc.show()
+            code = EXIT_ERROR
+        except ReconcilerError as exc:
+            report(exc, debug)
+            code = EXIT_ERROR
+        except Exception:  # noqa: BLE001 - the last line of defence: a bug must not look like a user error
+            if debug:
+                traceback.print_exc()
+            click.echo("Internal error: this is a bug in telnyx-reconciler. Run again with --debug for details.", err=True)
+            code = EXIT_INTERNAL
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def report(exc: ReconcilerError, debug: bool) -> None:
+    click.echo(f"Error: {exc.message}", err=True)
+    if isinstance(exc, ApplyError):
+        for change in exc.applied:
+            click.echo(f"  applied:     {change.action.symbol} {change.address}", err=True)
+        click.echo(f"  failed:      {exc.failed.action.symbol} {exc.failed.address}", err=True)
+        for change in exc.pending:
+            click.echo(f"  not applied: {change.action.symbol} {change.address}", err=True)
+    if exc.hint:
+        click.echo(exc.hint, err=True)
+    if debug:
+        traceback.print_exc()
+
+
+@click.group(cls=ReconcilerGroup)
+@click.option("--debug", is_flag=True, help="Log every request and show tracebacks.")
+@click.option(
+    "--base-url", envvar="TELNYX_BASE_URL", default=DEFAULT_BASE_URL, show_default=True,
+    help="Telnyx API base URL (env TELNYX_BASE_URL).",
+)
+@click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="Requests in flight at most.")
+@click.version_option(package_name="telnyx-reconciler")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, base_url: str, concurrency: int) -> None:
+    """Keep a Telnyx account as code: validate, plan, apply and detect drift from YAML.
+
+    The API key is read from TELNYX_API_KEY. With no CONFIG, ./telnyx/ or ./telnyx.yaml is used.
+    """
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not debug:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    ctx.obj = Settings(debug, base_url, concurrency)
+
+
+@contextmanager
+def api_client(settings: Settings) -> Iterator[TelnyxClient]:
+    key = os.environ.get("TELNYX_API_KEY", "")
+    if not key:
+        raise ReconcilerError("TELNYX_API_KEY is not set", "Export an API v2 key: export TELNYX_API_KEY=KEY...")
+    with TelnyxClient(key, settings.base_url, max_in_flight=settings.concurrency) as client:
+        yield client
+
+
+config_args = click.argument("config", nargs=-1, type=click.Path())
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(render.FORMATS), default="text", show_default=True, help="Output format."
+)
+target_option = click.option(
+    "--target", "targets", multiple=True, metavar="KIND[:KEY]", help="Limit to a kind or one resource (repeatable)."
+)
+force_option = click.option("--force", is_flag=True, help="Allow a plan above the safety thresholds.")
+
+

@@ -1,0 +1,180 @@
+"""The commands that read or change an account: validate, plan, apply, drift, export, schema."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler import config, pipeline, render
+from reconciler.cli.app import (
+    EXIT_CHANGES,
+    EXIT_OK,
+    Settings,
+    api_client,
+    cli,
+    config_args,
+    force_option,
+    format_option,
+    target_option,
+)
+from reconciler.errors import ConfigError, ReconcilerError
+from reconciler.export import export as export_live
+from reconciler.order import Op, Step
+from reconciler.plan import Plan
+from reconciler.yamlio import dump as dump_yaml
+
+PLANFILE_FORMAT = "telnyx-reconciler/planfile"
+PLANFILE_VERSION = 1
+DONE_WORDS = {Op.CREATE: "created", Op.UPDATE: "updated", Op.DELETE: "deleted"}
+
+
+@cli.command()
+@config_args
+def validate(config: tuple[str, ...]) -> int:
+    """Check the config offline: syntax, fields, references. Exit 0 valid, 1 invalid."""
+    desired = pipeline.load_desired(config)
+    click.echo(f"Valid: {desired.count()} resource(s) in {len(desired.files)} file(s).")
+    return EXIT_OK
+
+
+@cli.command()
+@config_args
+@click.option("--out", type=click.Path(dir_okay=False), help="Save the plan for `apply PLANFILE`.")
+@format_option
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes.")
+@target_option
+@force_option
+@click.pass_obj
+def plan(
+    settings: Settings, config: tuple[str, ...], out: str | None, fmt: str, detailed_exitcode: bool,
+    targets: tuple[str, ...], force: bool,
+) -> int:
+    """Show what apply would change in the account."""
+    parsed = [pipeline.Target.parse(t) for t in targets]
+    desired = pipeline.load_desired(config)
+    with api_client(settings) as client:
+        the_plan = pipeline.plan_from_account(client, desired, parsed)
+    render.render(the_plan, fmt, sys.stdout)
+    pipeline.check_plan(the_plan, desired, force)
+    if out:
+        _write_planfile(Path(out), the_plan, config, targets, force)
+        click.echo(f"Saved the plan to {out} (checksum {the_plan.checksum[:12]}).", err=True)
+    return EXIT_CHANGES if detailed_exitcode and not the_plan.empty else EXIT_OK
+
+
+@cli.command()
+@click.argument("config", nargs=-1, type=click.Path())
+@click.option("--auto-approve", is_flag=True, help="Apply without asking.")
+@target_option
+@force_option
+@click.pass_obj
+def apply(settings: Settings, config: tuple[str, ...], auto_approve: bool, targets: tuple[str, ...], force: bool) -> int:
+    """Make the account match the config, or apply a saved PLANFILE exactly."""
+    saved = _read_planfile(Path(config[0])) if len(config) == 1 and Path(config[0]).is_file() else None
+    if saved is not None:
+        config, targets, force = tuple(saved["config"]), tuple(saved["targets"]), bool(saved["force"])
+    parsed = [pipeline.Target.parse(t) for t in targets]
+    desired = pipeline.load_desired(config)
+    with api_client(settings) as client:
+        the_plan = pipeline.plan_from_account(client, desired, parsed)
+        if saved is not None:
+            pipeline.verify_saved(Plan.from_dict(saved["plan"]), the_plan)
+        else:
+            render.render(the_plan, "text", sys.stdout)
+        if the_plan.empty:
+            if saved is not None:
+                click.echo("No changes: the account matches the config.")
+            return EXIT_OK
+        pipeline.check_plan(the_plan, desired, force)
+        if saved is None and not auto_approve:
+            _confirm()
+        done = pipeline.apply_plan(client, the_plan, on_step=_progress)
+    click.echo(f"Apply complete: {len(done)} change(s) applied.")
+    return EXIT_OK
+
+
+def _confirm() -> None:
+    if not sys.stdin.isatty():
+        raise ReconcilerError("apply needs confirmation but there is no terminal", "Pass --auto-approve, or apply a saved PLANFILE.")
+    click.confirm("Apply these changes to the Telnyx account?", abort=True)
+
+
+def _progress(step: Step, done: int, total: int) -> None:
+    click.echo(f"  [{done}/{total}] {DONE_WORDS[step.op]} {step.change.address}")
+
+
+@cli.command()
+@config_args
+@format_option
+@target_option
+@click.pass_obj
+def drift(settings: Settings, config: tuple[str, ...], fmt: str, targets: tuple[str, ...]) -> int:
+    """Report changes made in the account outside git. Exit 0 in sync, 2 drift found."""
+    parsed = [pipeline.Target.parse(t) for t in targets]
+    desired = pipeline.load_desired(config)
+    with api_client(settings) as client:
+        the_plan = pipeline.plan_from_account(client, desired, parsed)
+    render.render(the_plan, fmt, sys.stdout, drift=True)
+    return EXIT_OK if the_plan.empty else EXIT_CHANGES
+
+
+@cli.command()
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(list(config.KINDS)), help="Kinds to export (default: all).")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of standard output.")
+@click.pass_obj
+def export(settings: Settings, kinds: tuple[str, ...], out: str | None) -> int:
+    """Write the live account as config YAML (how a team adopts an existing account)."""
+    with api_client(settings) as client:
+        live = pipeline.fetch_live(client, kinds or list(config.KINDS))
+    result = export_live(live)
+    if out:
+        with open(out, "w", encoding="utf-8") as handle:
+            dump_yaml(result.document, handle, result.header)
+        click.echo(f"Wrote {out}.", err=True)
+    else:
+        dump_yaml(result.document, sys.stdout, result.header)
+    return EXIT_OK
+
+
+@cli.command()
+@click.option("--out", type=click.Path(file_okay=False), default="schemas", show_default=True, help="Directory to write to.")
+def schema(out: str) -> int:
+    """Write the JSON Schema of the config (for editors) to OUT/config.schema.json."""
+    from reconciler.schema import write_schemas
+
+    for path in write_schemas(Path(out)):
+        click.echo(f"Wrote {path}.")
+    return EXIT_OK
+
+
+def _write_planfile(path: Path, the_plan: Plan, config_paths: tuple[str, ...], targets: tuple[str, ...], force: bool) -> None:
+    document = {
+        "format": PLANFILE_FORMAT,
+        "format_version": PLANFILE_VERSION,
+        "config": list(config_paths),
+        "targets": list(targets),
+        "force": force,
+        "plan": the_plan.to_dict(),
+    }
+    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _read_planfile(path: Path) -> dict[str, Any] | None:
+    """The saved plan in `path`, or None when the file is a config rather than a plan."""
+    if path.suffix in (".yaml", ".yml"):
+        return None
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        raise ConfigError.single(str(path), None, None, "not a plan file (expected JSON written by `plan --out`)") from None
+    if not isinstance(document, dict) or document.get("format") != PLANFILE_FORMAT:
+        raise ConfigError.single(str(path), None, None, "not a plan file written by `telnyx-reconciler plan --out`")
+    if document.get("format_version") != PLANFILE_VERSION:
+        raise ConfigError.single(str(path), None, None, f"plan file format {document.get('format_version')} is not supported")
+    return document
+
+

@@ -1,0 +1,258 @@
+"""Config: YAML files -> a validated DesiredState. No network.
+
+A config is one YAML file or a directory of them, merged. Top-level keys are resource kinds (see
+kinds/__init__.py) plus `reconciler:` for settings. Every problem found is collected with its file and
+line, and reported together as one ConfigError.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+
+from reconciler import yamlio
+from reconciler.errors import ConfigError, ConfigIssue
+from reconciler.kinds import KINDS, Entry
+from reconciler.plan import SafetyLimits
+
+SETTINGS_KEY = "reconciler"
+DEFAULT_PATHS = (Path("telnyx"), Path("telnyx.yaml"))
+ENV_REF = re.compile(r"\$\{env:([^}]*)\}")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class SafetySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    update_threshold: float = Field(0.3, ge=0, le=1, description="Largest share of a kind's live resources one plan may update.")
+    delete_threshold: float = Field(0.3, ge=0, le=1, description="Largest share one plan may delete or replace.")
+    min_existing: int = Field(10, ge=0, description="Thresholds apply only to kinds with at least this many live resources.")
+
+    def limits(self) -> SafetyLimits:
+        return SafetyLimits(self.update_threshold, self.delete_threshold, self.min_existing)
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prune: list[str] = Field(
+        default_factory=list,
+        description="Kinds whose live resources not listed in the config are deleted by apply (default: none).",
+    )
+    safety: SafetySettings = Field(default_factory=SafetySettings)
+
+    @field_validator("prune")
+    @classmethod
+    def _known_kinds(cls, value: list[str]) -> list[str]:
+        unknown = [k for k in value if k not in KINDS]
+        if unknown:
+            raise ValueError(f"unknown kind(s) {', '.join(unknown)}; expected some of: {', '.join(KINDS)}")
+        return value
+
+
+@dataclass(frozen=True)
+class Source:
+    file: str
+    line: int | None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass
+class DesiredState:
+    """What the config asks for: entries per kind (in file order), where each came from, and settings."""
+
+    entries: dict[str, list[Entry]] = field(default_factory=dict)
+    sources: dict[tuple[str, str], Source] = field(default_factory=dict)
+    settings: Settings = field(default_factory=Settings)
+    files: list[str] = field(default_factory=list)
+
+    def count(self) -> int:
+        return sum(len(v) for v in self.entries.values())
+
+
+def config_model() -> type[BaseModel]:
+    """The whole config file as one pydantic model; used for the JSON Schema editors read."""
+    fields: dict[str, Any] = {
+        SETTINGS_KEY: (Settings | None, Field(default=None, description="Settings of the reconciler itself.")),
+    }
+    for name, kind in KINDS.items():
+        fields[name] = (list[kind.model] | None, Field(default=None, description=f"Desired {kind.title}s."))  # type: ignore[name-defined]
+    return create_model("TelnyxAccountConfig", __config__=ConfigDict(extra="forbid"), **fields)
+
+
+def resolve_paths(paths: list[str] | tuple[str, ...]) -> list[Path]:
+    """The YAML files behind the given paths (a directory means its *.yaml / *.yml files, sorted)."""
+    if not paths:
+        default = next((p for p in DEFAULT_PATHS if p.exists()), None)
+        if default is None:
+            raise ConfigError.single(
+                "(no config given)", None, None, "no config path given and neither ./telnyx/ nor ./telnyx.yaml exists",
+                "pass a YAML file or directory, e.g. `telnyx-reconciler plan examples/`",
+            )
+        paths = (str(default),)
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+            if not found:
+                raise ConfigError.single(str(path), None, None, "the directory holds no .yaml or .yml file")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise ConfigError.single(str(path), None, None, "no such file or directory")
+    return files
+
+
+def load_desired(paths: list[str] | tuple[str, ...], environ: dict[str, str] | None = None) -> DesiredState:
+    """Read, substitute, validate and merge the config. Raises ConfigError listing every problem."""
+    env = dict(os.environ if environ is None else environ)
+    builder = _Builder(env)
+    for path in resolve_paths(paths):
+        builder.add(yamlio.load(path))
+    return builder.finish()
+
+
+class _Builder:
+    """Accumulates documents into a DesiredState, collecting issues instead of stopping at the first."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.issues: list[ConfigIssue] = []
+        self.state = DesiredState(entries={name: [] for name in KINDS})
+        self.settings_source: Source | None = None
+
+    def issue(self, doc: yamlio.Document, loc: tuple[int | str, ...], message: str, hint: str = "") -> None:
+        line, column = doc.locate(loc)
+        self.issues.append(ConfigIssue(doc.path, line, column, message, hint))
+
+    def add(self, doc: yamlio.Document) -> None:
+        self.state.files.append(doc.path)
+        data = self.substitute(doc, doc.data, ())
+        if data is None:
+            return
+        if not isinstance(data, dict):
+            self.issue(doc, (), "the top level must be a mapping of kinds (e.g. `billing_groups:`)")
+            return
+        for top, value in data.items():
+            if top == SETTINGS_KEY:
+                self.add_settings(doc, value)
+            elif top in KINDS:
+                self.add_kind(doc, str(top), value)
+            else:
+                self.issue(doc, (top,), f"unknown top-level key {top!r}", _suggest(str(top), [SETTINGS_KEY, *KINDS]))
+
+    def add_settings(self, doc: yamlio.Document, value: Any) -> None:
+        line, _ = doc.locate((SETTINGS_KEY,))
+        if self.settings_source is not None:
+            self.issue(doc, (SETTINGS_KEY,), f"`{SETTINGS_KEY}:` is also set at {self.settings_source}", "keep one")
+            return
+        self.settings_source = Source(doc.path, line)
+        try:
+            self.state.settings = Settings.model_validate(value or {})
+        except ValidationError as exc:
+            self.validation_issues(doc, (SETTINGS_KEY,), exc, Settings)
+
+    def add_kind(self, doc: yamlio.Document, name: str, value: Any) -> None:
+        if value is None:
+            return
+        if not isinstance(value, list):
+            self.issue(doc, (name,), f"`{name}` must be a list of entries (each starting with `- `)")
+            return
+        kind = KINDS[name]
+        for index, raw in enumerate(value):
+            loc: tuple[int | str, ...] = (name, index)
+            try:
+                entry = kind.model.model_validate(raw)
+            except ValidationError as exc:
+                self.validation_issues(doc, loc, exc, kind.model)
+                continue
+            self.add_entry(doc, loc, name, kind.key_of(entry), entry)
+
+    def add_entry(self, doc: yamlio.Document, loc: tuple[int | str, ...], name: str, key: str, entry: Entry) -> None:
+        line, _ = doc.locate((*loc, KINDS[name].key_field))
+        here = Source(doc.path, line)
+        previous = self.state.sources.get((name, key))
+        if previous is not None:
+            self.issue(doc, loc, f"{KINDS[name].title} {key!r} is defined twice: here and at {previous}", "keep one")
+            return
+        self.state.sources[(name, key)] = here
+        self.state.entries[name].append(entry)
+
+    def validation_issues(
+        self, doc: yamlio.Document, loc: tuple[int | str, ...], exc: ValidationError, model: type[BaseModel]
+    ) -> None:
+        for error in exc.errors():
+            where = (*loc, *error["loc"])
+            self.issue(doc, where, *_describe(error, model))
+
+    def substitute(self, doc: yamlio.Document, node: Any, loc: tuple[int | str, ...]) -> Any:
+        if isinstance(node, dict):
+            return {k: self.substitute(doc, v, (*loc, k)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self.substitute(doc, v, (*loc, i)) for i, v in enumerate(node)]
+        if isinstance(node, str) and "${" in node:
+            return ENV_REF.sub(lambda m: self.env_value(doc, loc, m.group(1)), node)
+        return node
+
+    def env_value(self, doc: yamlio.Document, loc: tuple[int | str, ...], name: str) -> str:
+        if not ENV_NAME.match(name):
+            self.issue(doc, loc, f"${{env:{name}}} is not a valid environment variable reference")
+            return f"${{env:{name}}}"  # left as written, so the entry reports no second, derived problem
+        if name not in self.env:
+            self.issue(doc, loc, f"environment variable {name} is not set", f"set {name} or remove the reference")
+            return f"${{env:{name}}}"
+        return self.env[name]
+
+    def finish(self) -> DesiredState:
+        if self.issues:
+            raise ConfigError(self.issues)
+        return self.state
+
+
+def _describe(error: Any, model: type[BaseModel]) -> tuple[str, str]:
+    """A pydantic error as (message, hint) in the config's words."""
+    field_name = ".".join(str(p) for p in error["loc"]) or "entry"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        name = str(error["loc"][-1])
+        return f"unknown field {name!r}", _suggest(name, _field_names(model, error["loc"][:-1]))
+    if kind == "missing":
+        return f"missing required field {field_name!r}", ""
+    if kind in ("model_type", "model_attributes_type", "dict_type") and not error["loc"]:
+        return "each entry must be a mapping of fields", ""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{field_name}: {message}", ""
+
+
+def _field_names(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    current: Any = model
+    for part in loc:
+        info = getattr(current, "model_fields", {}).get(part)
+        if info is None:
+            return []
+        current = _model_of(info.annotation)
+    return list(getattr(current, "model_fields", {}))
+
+
+def _model_of(annotation: Any) -> Any:
+    for candidate in (annotation, *getattr(annotation, "__args__", ())):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def _suggest(name: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(name, choices, n=1)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return f"expected one of: {', '.join(choices)}" if choices else ""

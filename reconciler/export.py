@@ -1,0 +1,42 @@
+"""Export: the live account as a config document that, planned against the same account, shows no change.
+
+Resources the tool cannot own (for example addresses without a customer_reference, which is where an
+address's name lives) are counted and left out; the header says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.diff import LiveState
+from reconciler.kinds import KINDS
+
+
+@dataclass(frozen=True)
+class Export:
+    document: dict[str, Any]
+    header: str
+
+
+def export(live: LiveState) -> Export:
+    document: dict[str, Any] = {}
+    for name, resources in live.resources.items():
+        kind = KINDS[name]
+        entries = sorted((kind.export(r) for r in resources), key=lambda e: str(e[kind.key_field]))
+        document[name] = _dedupe(entries, kind.key_field)
+    counts = ", ".join(f"{len(v)} {k}" for k, v in document.items())
+    header = (
+        "Exported from the live Telnyx account by `telnyx-reconciler export`.\n"
+        f"Holds: {counts or 'nothing'}.\n"
+        "Addresses without a customer_reference are not managed and not exported."
+    )
+    return Export(document, header)
+
+
+def _dedupe(entries: list[dict[str, Any]], key_field: str) -> list[dict[str, Any]]:
+    """One entry per key: two live resources with one key cannot both be described in a config."""
+    seen: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        seen.setdefault(str(entry[key_field]), entry)
+    return list(seen.values())

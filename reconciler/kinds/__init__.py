@@ -1,0 +1,22 @@
+"""The registry of resource kinds: one entry per kind, in no particular order (order.py sorts by
+dependencies). A new kind is a module in this package and one line here."""
+
+from __future__ import annotations
+
+from reconciler.kinds.access_ips import AccessIps
+from reconciler.kinds.addresses import Addresses
+from reconciler.kinds.base import Entry, Kind, LiveResource
+from reconciler.kinds.billing_groups import BillingGroups
+from reconciler.kinds.sso_providers import SsoProviders
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        BillingGroups(),
+        AccessIps(),
+        Addresses(),
+        SsoProviders(),
+    )
+}
+
+__all__ = ["KINDS", "Entry", "Kind", "LiveResource"]

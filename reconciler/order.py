@@ -1,0 +1,69 @@
+"""Pure ordering: kinds by their declared dependencies, changes in the order apply must make them.
+
+Creates and updates go in dependency order (a billing group before the numbers that use it), deletes in
+reverse. A replace whose kind is CREATE_FIRST is split: the new resource is created with the creates, the
+old one deleted with the deletes, so nothing that points at it is ever left pointing at nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from graphlib import TopologicalSorter
+
+from reconciler.kinds import KINDS, Kind
+from reconciler.kinds.base import ReplaceOrder
+from reconciler.plan import Action, Change
+
+
+class Op(str, Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class Step:
+    change: Change
+    op: Op
+
+
+def kind_order(kinds: dict[str, Kind] | None = None) -> list[str]:
+    """Kind names, each after the kinds it depends on; ties broken by name so the order is stable."""
+    kinds = KINDS if kinds is None else kinds
+    sorter = TopologicalSorter({name: set(kind.depends_on) & kinds.keys() for name, kind in sorted(kinds.items())})
+    return list(sorter.static_order())
+
+
+def order_changes(changes: list[Change], kinds: dict[str, Kind] | None = None) -> tuple[Change, ...]:
+    """Display order: non-deletes by kind dependency, then deletes in reverse; keys sorted within a kind."""
+    rank = {name: i for i, name in enumerate(kind_order(kinds))}
+
+    def sort_key(change: Change) -> tuple[int, int, str]:
+        if change.action is Action.DELETE:
+            return (1, -rank[change.kind], change.key)
+        return (0, rank[change.kind], change.key)
+
+    return tuple(sorted(changes, key=sort_key))
+
+
+def steps(changes: tuple[Change, ...], kinds: dict[str, Kind] | None = None) -> list[Step]:
+    """The calls apply makes, in order."""
+    kinds = KINDS if kinds is None else kinds
+    first: list[Step] = []
+    last: list[Step] = []
+    for change in changes:
+        if change.action is Action.CREATE:
+            first.append(Step(change, Op.CREATE))
+        elif change.action is Action.UPDATE:
+            first.append(Step(change, Op.UPDATE))
+        elif change.action is Action.DELETE:
+            last.append(Step(change, Op.DELETE))
+        elif kinds[change.kind].replace_order is ReplaceOrder.DELETE_FIRST:
+            first.extend((Step(change, Op.DELETE), Step(change, Op.CREATE)))
+        else:
+            first.append(Step(change, Op.CREATE))
+            last.append(Step(change, Op.DELETE))
+    rank = {name: i for i, name in enumerate(kind_order(kinds))}
+    last.sort(key=lambda s: -rank[s.change.kind])
+    return first + last

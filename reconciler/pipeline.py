@@ -1,0 +1,99 @@
+"""The flow, end to end, as a handful of short functions: load, fetch, plan, check, apply. No printing.
+
+    load_desired(paths)            -> DesiredState     (config.py)
+    fetch_live(api, kind names)    -> LiveState        (kinds.*.fetch through client.py)
+    make_plan(desired, live)       -> Plan             (diff.py, order.py)
+    check_plan(plan, desired)      refuses unsafe plans (plan.py)
+    apply_plan(api, plan)          -> changes applied  (apply.py)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from reconciler import config
+from reconciler.apply import OnStep, apply
+from reconciler.config import DesiredState
+from reconciler.diff import LiveState, diff
+from reconciler.errors import ReconcilerError, StalePlanError
+from reconciler.kinds import KINDS
+from reconciler.kinds.base import Api
+from reconciler.order import order_changes
+from reconciler.plan import Change, Plan, check_safety
+
+load_desired = config.load_desired
+
+
+@dataclass(frozen=True)
+class Target:
+    """`--target KIND[:KEY]`: limit a plan to one kind, or one resource of it."""
+
+    kind: str
+    key: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Target:
+        kind, _, key = text.partition(":")
+        if kind not in KINDS:
+            raise ReconcilerError(f"unknown kind {kind!r} in --target {text!r}", f"kinds: {', '.join(KINDS)}")
+        return cls(kind, key or None)
+
+    def matches(self, change: Change) -> bool:
+        return change.kind == self.kind and (self.key is None or change.key == self.key)
+
+
+def kinds_in_scope(desired: DesiredState, targets: Iterable[Target] = ()) -> list[str]:
+    """The kinds worth reading: those the config lists or prunes, narrowed by any targets."""
+    wanted = {name for name, entries in desired.entries.items() if entries} | set(desired.settings.prune)
+    targeted = {t.kind for t in targets}
+    return [name for name in KINDS if name in (wanted & targeted if targeted else wanted)]
+
+
+def fetch_live(api: Api, names: Iterable[str], concurrency: int = 4) -> LiveState:
+    """Read the named kinds from the account, several kinds at a time."""
+    names = list(names)
+    if not names:
+        return LiveState()
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(names)))) as pool:
+        fetched = list(pool.map(lambda name: KINDS[name].fetch(api), names))
+    return LiveState(dict(zip(names, fetched)))
+
+
+def make_plan(desired: DesiredState, live: LiveState, targets: Iterable[Target] = ()) -> Plan:
+    targets = list(targets)
+    changes = diff(desired, live)
+    if targets:
+        changes = [c for c in changes if any(t.matches(c) for t in targets)]
+    return Plan(order_changes(changes), live.counts())
+
+
+def plan_from_account(api: Api, desired: DesiredState, targets: Iterable[Target] = ()) -> Plan:
+    targets = list(targets)
+    return make_plan(desired, fetch_live(api, kinds_in_scope(desired, targets)), targets)
+
+
+def check_plan(plan: Plan, desired: DesiredState, force: bool = False) -> None:
+    check_safety(plan, desired.settings.safety.limits(), force)
+
+
+def apply_plan(api: Api, plan: Plan, on_step: OnStep | None = None) -> list[Change]:
+    return apply(api, plan, on_step=on_step)
+
+
+def verify_saved(saved: Plan, fresh: Plan) -> None:
+    """Refuse a reviewed plan that no longer describes what apply would do now."""
+    if saved.checksum == fresh.checksum:
+        return
+    old = {(c.address, c.action) for c in saved.changes}
+    new = {(c.address, c.action) for c in fresh.changes}
+    differing = sorted({a for a, _ in old ^ new}) or sorted(
+        c.address for c, d in zip(saved.changes, fresh.changes) if c != d
+    )
+    shown = ", ".join(differing[:10]) + (" ..." if len(differing) > 10 else "")
+    raise StalePlanError(
+        "the saved plan no longer matches the config and the live account"
+        + (f" (differs at: {shown})" if shown else ""),
+        "Nothing was applied. Run `plan --out` again, review it, and apply the new plan.",
+    )

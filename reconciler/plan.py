@@ -1,0 +1,178 @@
+"""The plan: inert data describing what apply would do, and the safety check on it. No I/O here.
+
+A Plan is produced by diff + order and consumed by render (to show it) and apply (to do it). It can be
+written to a file and read back; its checksum pins exactly what a reviewer saw.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+from reconciler.errors import UnsafePlanError
+
+PLAN_FORMAT_VERSION = 1
+
+
+class Action(str, Enum):
+    """What happens to one resource. The declaration order is the display order of a summary."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+
+    @property
+    def symbol(self) -> str:
+        return {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}[self.value]
+
+    @property
+    def destroys(self) -> bool:
+        return self in (Action.DELETE, Action.REPLACE)
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One changed value, addressed by a dotted path inside the resource (e.g. `settings.idp_entity_id`)."""
+
+    path: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class Change:
+    """One resource's change. `reason` explains it to people and is never used to decide anything."""
+
+    kind: str
+    key: str
+    action: Action
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    fields: tuple[FieldChange, ...] = ()
+    reason: str = ""
+    live_id: str | None = None
+    protected: bool = False
+
+    @property
+    def address(self) -> str:
+        return f"{self.kind}[{self.key}]"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "action": self.action.value,
+            "live_id": self.live_id,
+            "before": self.before,
+            "after": self.after,
+            "changed_fields": [asdict(f) for f in self.fields],
+            "reason": self.reason,
+            "protected": self.protected,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Change:
+        return cls(
+            kind=data["kind"],
+            key=data["key"],
+            action=Action(data["action"]),
+            before=data["before"],
+            after=data["after"],
+            fields=tuple(FieldChange(**f) for f in data["changed_fields"]),
+            reason=data.get("reason", ""),
+            live_id=data.get("live_id"),
+            protected=data.get("protected", False),
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Ordered changes plus what they were computed from. `live_counts` feed the safety check."""
+
+    changes: tuple[Change, ...]
+    live_counts: dict[str, int] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+    def summary(self) -> dict[str, int]:
+        counts = Counter(c.action for c in self.changes)
+        return {action.value: counts.get(action, 0) for action in Action}
+
+    @property
+    def checksum(self) -> str:
+        """sha256 over the changes in canonical JSON: equal plans have equal checksums."""
+        canonical = json.dumps([c.to_dict() for c in self.changes], sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": PLAN_FORMAT_VERSION,
+            "checksum": self.checksum,
+            "summary": self.summary(),
+            "changes": [c.to_dict() for c in self.changes],
+            "notes": list(self.notes),
+            "live_counts": self.live_counts,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        return cls(
+            changes=tuple(Change.from_dict(c) for c in data["changes"]),
+            live_counts=dict(data.get("live_counts", {})),
+            notes=tuple(data.get("notes", ())),
+        )
+
+
+@dataclass(frozen=True)
+class SafetyLimits:
+    """octoDNS-style thresholds: refuse to touch more than a share of a kind's live resources at once."""
+
+    update_threshold: float = 0.3
+    delete_threshold: float = 0.3
+    min_existing: int = 10
+
+
+def check_safety(plan: Plan, limits: SafetyLimits, force: bool = False) -> None:
+    """Raise UnsafePlanError if the plan destroys a protected resource, or (unless forced) too much at once."""
+    protected = [c.address for c in plan.changes if c.protected and c.action.destroys]
+    if protected:
+        raise UnsafePlanError(
+            f"the plan would destroy resources marked prevent_destroy: {', '.join(protected)}",
+            "Change the config so these are not replaced or deleted, or remove prevent_destroy from them first.",
+        )
+    if force:
+        return
+    problems = [p for kind, count in plan.live_counts.items() for p in _over_threshold(plan, kind, count, limits)]
+    if problems:
+        raise UnsafePlanError(
+            "the plan changes too much at once: " + "; ".join(problems),
+            "Review the plan; if it is what you want, run again with --force (or raise the thresholds under "
+            "reconciler.safety).",
+        )
+
+
+def _over_threshold(plan: Plan, kind: str, live_count: int, limits: SafetyLimits) -> list[str]:
+    if live_count < limits.min_existing:
+        return []
+    actions = Counter(c.action for c in plan.changes if c.kind == kind)
+    problems = []
+    deletes = actions[Action.DELETE] + actions[Action.REPLACE]
+    if deletes / live_count > limits.delete_threshold:
+        problems.append(
+            f"{kind}: {deletes} of {live_count} would be deleted or replaced "
+            f"(more than {limits.delete_threshold:.0%})"
+        )
+    updates = actions[Action.UPDATE]
+    if updates / live_count > limits.update_threshold:
+        problems.append(
+            f"{kind}: {updates} of {live_count} would be updated (more than {limits.update_threshold:.0%})"
+        )
+    return problems

@@ -1,0 +1,125 @@
+"""Render a Plan as text, JSON or Markdown onto a stream the caller passes in.
+
+The same plan renders as a plan (what apply will do) or as a drift report (what changed in the account
+outside git): only the words differ. The JSON document is versioned; docs/plan-json.md describes it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import IO, Any
+
+from reconciler.plan import Action, Change, Plan
+
+JSON_FORMAT = "telnyx-reconciler/plan"
+FORMATS = ("text", "json", "markdown")
+
+PLAN_WORDS = {
+    Action.CREATE: "to create",
+    Action.UPDATE: "to update",
+    Action.REPLACE: "to replace",
+    Action.DELETE: "to delete",
+}
+DRIFT_WORDS = {
+    Action.CREATE: "missing",
+    Action.UPDATE: "changed",
+    Action.REPLACE: "changed (replace needed)",
+    Action.DELETE: "unmanaged",
+}
+
+
+def render(plan: Plan, fmt: str, stream: IO[str], *, drift: bool = False) -> None:
+    RENDERERS[fmt](plan, stream, drift)
+
+
+def summary_line(plan: Plan, drift: bool = False) -> str:
+    words = DRIFT_WORDS if drift else PLAN_WORDS
+    counts = plan.summary()
+    parts = ", ".join(f"{counts[a.value]} {words[a]}" for a in Action)
+    return f"{'Drift' if drift else 'Plan'}: {parts}."
+
+
+def value(v: Any) -> str:
+    """One value as it reads in YAML-ish text: strings quoted, structures as compact JSON."""
+    return json.dumps(v, sort_keys=True, ensure_ascii=False)
+
+
+def _no_changes(drift: bool) -> str:
+    return "No drift: the account matches the config." if drift else "No changes: the account matches the config."
+
+
+# --- text --------------------------------------------------------------------------------------------
+
+
+def render_text(plan: Plan, stream: IO[str], drift: bool = False) -> None:
+    if plan.empty:
+        stream.write(_no_changes(drift) + "\n")
+        return
+    for change in plan.changes:
+        stream.write(_text_head(change, drift) + "\n")
+        for line in _detail_lines(change):
+            stream.write(f"      {line}\n")
+    for note in plan.notes:
+        stream.write(f"\nNote: {note}\n")
+    stream.write("\n" + summary_line(plan, drift) + "\n")
+
+
+def _text_head(change: Change, drift: bool) -> str:
+    label = DRIFT_WORDS[change.action] if drift else change.action.value
+    head = f"  {change.action.symbol:>3} {change.address}  ({label}"
+    return head + (f": {change.reason})" if change.reason else ")")
+
+
+def _detail_lines(change: Change) -> list[str]:
+    if change.action is Action.CREATE:
+        return [f"{k}: {value(v)}" for k, v in sorted((change.after or {}).items())]
+    if change.action is Action.DELETE:
+        return []
+    return [f"{f.path}: {value(f.before)} -> {value(f.after)}" for f in change.fields]
+
+
+# --- json --------------------------------------------------------------------------------------------
+
+
+def plan_document(plan: Plan, drift: bool = False) -> dict[str, Any]:
+    document = {"format": JSON_FORMAT, **plan.to_dict(), "kind": "drift" if drift else "plan"}
+    document.pop("live_counts", None)
+    return document
+
+
+def render_json(plan: Plan, stream: IO[str], drift: bool = False) -> None:
+    json.dump(plan_document(plan, drift), stream, indent=2, sort_keys=True, ensure_ascii=False)
+    stream.write("\n")
+
+
+# --- markdown ----------------------------------------------------------------------------------------
+
+
+def render_markdown(plan: Plan, stream: IO[str], drift: bool = False) -> None:
+    title = "Telnyx drift report" if drift else "Telnyx plan"
+    stream.write(f"### {title}\n\n")
+    if plan.empty:
+        stream.write(_no_changes(drift) + "\n")
+        return
+    stream.write(f"**{summary_line(plan, drift)}**\n\n")
+    stream.write("| | resource | change | details |\n|---|---|---|---|\n")
+    for change in plan.changes:
+        label = DRIFT_WORDS[change.action] if drift else change.action.value
+        details = "<br>".join(_md(line) for line in _detail_lines(change))
+        if change.reason:
+            details = f"{_md(change.reason)}<br>{details}" if details else _md(change.reason)
+        stream.write(f"| `{change.action.symbol}` | `{change.address}` | {label} | {details} |\n")
+    for note in plan.notes:
+        stream.write(f"\n> {_md(note)}\n")
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+RENDERERS: dict[str, Callable[[Plan, IO[str], bool], None]] = {
+    "text": render_text,
+    "json": render_json,
+    "markdown": render_markdown,
+}

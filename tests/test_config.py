@@ -1,0 +1,115 @@
+"""Config loading: each bad input is one clear issue naming file, line and what to do; good input merges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.config import load_desired
+from reconciler.errors import ConfigError
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def issues_of(*paths: Path, env: dict[str, str] | None = None) -> list:
+    with pytest.raises(ConfigError) as caught:
+        load_desired([str(p) for p in paths], env or {})
+    return caught.value.issues
+
+
+def test_a_valid_directory_merges_every_file(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", "billing_groups:\n  - name: Ops\n")
+    write(tmp_path, "b.yml", "access_ips:\n  - ip_address: 203.0.113.7\n")
+    desired = load_desired([str(tmp_path)], {})
+    assert [e.name for e in desired.entries["billing_groups"]] == ["Ops"]
+    assert [e.ip_address for e in desired.entries["access_ips"]] == ["203.0.113.7"]
+    assert len(desired.files) == 2
+
+
+def test_malformed_yaml_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.yaml", "billing_groups:\n  - name: Ops\n  - name: [unclosed\n")
+    [issue] = issues_of(path)
+    assert issue.file == str(path) and issue.line is not None and issue.line >= 3
+    assert "invalid YAML" in issue.message
+
+
+def test_a_typo_in_a_field_is_an_error_with_a_suggestion(tmp_path: Path) -> None:
+    path = write(tmp_path, "c.yaml", "access_ips:\n  - ip_address: 203.0.113.7\n    descripton: VPN\n")
+    [issue] = issues_of(path)
+    assert (issue.line, issue.message) == (3, "unknown field 'descripton'")
+    assert "description" in issue.hint
+
+
+def test_an_unknown_kind_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "c.yaml", "billing_group:\n  - name: Ops\n")
+    [issue] = issues_of(path)
+    assert issue.line == 1 and "unknown top-level key" in issue.message and "billing_groups" in issue.hint
+
+
+def test_a_wrong_type_names_the_field(tmp_path: Path) -> None:
+    path = write(tmp_path, "c.yaml", "sso_providers:\n  - short_name: okta\n    name: Okta\n    active: maybe\n")
+    [issue] = issues_of(path)
+    assert issue.line == 4 and issue.message.startswith("active:")
+
+
+def test_a_missing_required_field_points_at_the_entry(tmp_path: Path) -> None:
+    path = write(tmp_path, "c.yaml", "addresses:\n  - name: hq\n    first_name: Ada\n")
+    issues = issues_of(path)
+    assert {i.message for i in issues} >= {"missing required field 'last_name'", "missing required field 'locality'"}
+    assert all(i.line == 2 for i in issues)
+
+
+def test_duplicate_mapping_keys_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "c.yaml", "billing_groups:\n  - name: Ops\n    name: Dev\n")
+    [issue] = issues_of(path)
+    assert issue.line == 3 and "duplicate key" in issue.message
+
+
+def test_a_resource_defined_in_two_files_names_both_places(tmp_path: Path) -> None:
+    first = write(tmp_path, "a.yaml", "billing_groups:\n  - name: Ops\n")
+    second = write(tmp_path, "b.yaml", "billing_groups:\n  - name: Dev\n  - name: Ops\n")
+    [issue] = issues_of(first, second)
+    assert issue.file == str(second) and issue.line == 3
+    assert f"{first}:2" in issue.message and "defined twice" in issue.message
+
+
+def test_environment_values_are_substituted_and_an_unset_one_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, "c.yaml", "billing_groups:\n  - name: ${env:TEAM}-billing\n  - name: ${env:MISSING_ONE}\n")
+    [issue] = issues_of(path, env={"TEAM": "ops"})
+    assert issue.line == 3 and "MISSING_ONE is not set" in issue.message
+    write(tmp_path, "c.yaml", "billing_groups:\n  - name: ${env:TEAM}-billing\n")
+    assert load_desired([str(path)], {"TEAM": "ops"}).entries["billing_groups"][0].name == "ops-billing"
+
+
+def test_an_invalid_ip_address_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "c.yaml", "access_ips:\n  - ip_address: 300.1.2.3\n")
+    [issue] = issues_of(path)
+    assert issue.line == 2 and "not a valid IPv4 or IPv6 address" in issue.message
+
+
+def test_ip_addresses_are_compared_in_canonical_form(tmp_path: Path) -> None:
+    path = write(tmp_path, "c.yaml", "access_ips:\n  - ip_address: 2001:DB8:0:0::20\n")
+    assert load_desired([str(path)], {}).entries["access_ips"][0].ip_address == "2001:db8::20"
+
+
+def test_prune_must_name_known_kinds_and_settings_appear_once(tmp_path: Path) -> None:
+    first = write(tmp_path, "a.yaml", "reconciler:\n  prune: [billing_groups, phone_numberz]\n")
+    second = write(tmp_path, "b.yaml", "reconciler:\n  prune: []\n")
+    issues = issues_of(first, second)
+    assert any("phone_numberz" in i.message for i in issues)
+    assert any(i.file == str(second) and "also set" in i.message for i in issues)
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    path = write(tmp_path, "c.yaml", "billing_groups:\n  - nme: A\n  - name: B\n    extra: 1\n")
+    assert len(issues_of(path)) == 3  # unknown nme, missing name, unknown extra
+
+
+def test_a_missing_path_is_an_error(tmp_path: Path) -> None:
+    [issue] = issues_of(tmp_path / "nope.yaml")
+    assert "no such file" in issue.message

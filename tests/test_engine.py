@@ -1,0 +1,152 @@
+"""The pure core: diff, order and the safety check, from a config and a live account in memory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.config import DesiredState, load_desired
+from reconciler.diff import LiveState
+from reconciler.errors import StalePlanError, UnsafePlanError
+from reconciler.kinds import LiveResource
+from reconciler.order import Op, steps
+from reconciler.pipeline import Target, make_plan, verify_saved
+from reconciler.plan import Action, Plan, SafetyLimits, check_safety
+
+ADDRESS = dict(
+    first_name="Ada", last_name="Lovelace", business_name="Example", street_address="1 Main St",
+    locality="Austin", country_code="US",
+)
+
+
+def desired_from(tmp_path: Path, text: str) -> DesiredState:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return load_desired([str(path)], {})
+
+
+def live(**kinds: list[LiveResource]) -> LiveState:
+    return LiveState(dict(kinds))
+
+
+def group(name: str, id_: str | None = None) -> LiveResource:
+    return LiveResource(name, id_ or f"id-{name}", {"name": name}, "2026-01-01T00:00:00Z")
+
+
+def address(name: str, id_: str, created: str = "2026-01-01T00:00:00Z", **overrides: str) -> LiveResource:
+    attrs = {"name": name, **ADDRESS, "extended_address": None, "address_book": True, "validate_address": True, **overrides}
+    return LiveResource(name, id_, attrs, created)
+
+
+def test_missing_resources_are_created_and_matching_ones_left_alone(tmp_path: Path) -> None:
+    desired = desired_from(tmp_path, "billing_groups:\n  - name: Ops\n  - name: Dev\n")
+    plan = make_plan(desired, live(billing_groups=[group("Ops")]))
+    assert [(c.action, c.key) for c in plan.changes] == [(Action.CREATE, "Dev")]
+
+
+def test_unlisted_resources_are_deleted_only_in_pruned_kinds(tmp_path: Path) -> None:
+    account = live(billing_groups=[group("Old")])
+    kept = desired_from(tmp_path, "billing_groups: []\n")
+    assert make_plan(kept, account).empty
+    pruned = desired_from(tmp_path, "reconciler:\n  prune: [billing_groups]\nbilling_groups: []\n")
+    [change] = make_plan(pruned, account).changes
+    assert (change.action, change.key, change.live_id) == (Action.DELETE, "Old", "id-Old")
+    assert "reconciler.prune" in change.reason
+
+
+def test_fields_left_out_of_the_config_are_not_managed(tmp_path: Path) -> None:
+    desired = desired_from(tmp_path, "access_ips:\n  - ip_address: 203.0.113.7\n")
+    account = live(access_ips=[LiveResource("203.0.113.7", "a1", {"ip_address": "203.0.113.7", "description": "set elsewhere"})])
+    assert make_plan(desired, account).empty
+
+
+def test_an_update_lists_each_changed_field_with_before_and_after(tmp_path: Path) -> None:
+    desired = desired_from(
+        tmp_path,
+        "sso_providers:\n  - short_name: okta\n    name: Okta\n    settings:\n      idp_entity_id: https://new\n"
+        "      idp_sso_target_url: https://sso\n      idp_cert_fingerprint: AA\n",
+    )
+    settings = {"idp_entity_id": "https://old", "idp_sso_target_url": "https://sso", "idp_cert_fingerprint": "AA",
+                "idp_cert_fingerprint_algorithm": "sha1"}
+    account = live(sso_providers=[LiveResource("okta", "p1", {"short_name": "okta", "name": "Okta", "active": True, "settings": settings})])
+    [change] = make_plan(desired, account).changes
+    assert change.action is Action.UPDATE
+    assert [(f.path, f.before, f.after) for f in change.fields] == [("settings.idp_entity_id", "https://old", "https://new")]
+
+
+def test_a_change_the_api_cannot_update_is_a_replace_with_a_reason(tmp_path: Path) -> None:
+    desired = desired_from(tmp_path, "access_ips:\n  - ip_address: 203.0.113.7\n    description: new\n")
+    account = live(access_ips=[LiveResource("203.0.113.7", "a1", {"ip_address": "203.0.113.7", "description": "old"})])
+    [change] = make_plan(desired, account).changes
+    assert change.action is Action.REPLACE and "cannot be updated" in change.reason
+    # the address is unique in the account, so the old one goes first
+    assert [s.op for s in steps(make_plan(desired, account).changes)] == [Op.DELETE, Op.CREATE]
+
+
+def test_an_address_replace_creates_the_new_one_before_deleting_the_old(tmp_path: Path) -> None:
+    fields = "".join(f"    {k}: {v}\n" for k, v in ADDRESS.items())
+    desired = desired_from(
+        tmp_path,
+        "reconciler:\n  prune: [billing_groups]\nbilling_groups: []\naddresses:\n  - name: hq\n" + fields.replace("1 Main St", "2 Main St"),
+    )
+    plan = make_plan(desired, live(addresses=[address("hq", "9")], billing_groups=[group("Old")]))
+    order = [(s.op, s.change.kind) for s in steps(plan.changes)]
+    assert order == [(Op.CREATE, "addresses"), (Op.DELETE, "addresses"), (Op.DELETE, "billing_groups")] or order == [
+        (Op.CREATE, "addresses"), (Op.DELETE, "billing_groups"), (Op.DELETE, "addresses")]
+    assert order[0] == (Op.CREATE, "addresses")
+
+
+def test_a_duplicate_left_by_an_interrupted_replace_is_cleaned_up(tmp_path: Path) -> None:
+    fields = "".join(f"    {k}: {v}\n" for k, v in ADDRESS.items())
+    desired = desired_from(tmp_path, "addresses:\n  - name: hq\n" + fields)
+    old = address("hq", "1", "2026-01-01T00:00:00Z", street_address="0 Old Rd")
+    new = address("hq", "2", "2026-02-01T00:00:00Z")
+    [change] = make_plan(desired, live(addresses=[old, new])).changes
+    assert (change.action, change.live_id) == (Action.DELETE, "1")
+
+
+def test_targets_limit_the_plan(tmp_path: Path) -> None:
+    desired = desired_from(tmp_path, "billing_groups:\n  - name: A\n  - name: B\naccess_ips:\n  - ip_address: 203.0.113.1\n")
+    account = live(billing_groups=[], access_ips=[])
+    assert [c.key for c in make_plan(desired, account, [Target.parse("billing_groups:B")]).changes] == ["B"]
+    assert {c.kind for c in make_plan(desired, account, [Target.parse("access_ips")]).changes} == {"access_ips"}
+
+
+def test_plans_are_ordered_stably_and_checksummed(tmp_path: Path) -> None:
+    desired = desired_from(tmp_path, "billing_groups:\n  - name: B\n  - name: A\n")
+    first = make_plan(desired, live(billing_groups=[]))
+    again = make_plan(desired, live(billing_groups=[]))
+    assert [c.key for c in first.changes] == ["A", "B"]
+    assert first.checksum == again.checksum
+    assert Plan.from_dict(first.to_dict()).checksum == first.checksum
+
+
+def test_a_saved_plan_is_refused_when_the_account_moved(tmp_path: Path) -> None:
+    desired = desired_from(tmp_path, "billing_groups:\n  - name: A\n")
+    saved = make_plan(desired, live(billing_groups=[]))
+    verify_saved(saved, make_plan(desired, live(billing_groups=[])))
+    with pytest.raises(StalePlanError, match=r"billing_groups\[A\]"):
+        verify_saved(saved, make_plan(desired, live(billing_groups=[group("A")])))
+
+
+def test_too_many_deletes_are_refused_unless_forced(tmp_path: Path) -> None:
+    desired = desired_from(tmp_path, "reconciler:\n  prune: [billing_groups]\nbilling_groups:\n" + "".join(f"  - name: g{i}\n" for i in range(6)))
+    plan = make_plan(desired, live(billing_groups=[group(f"g{i}") for i in range(10)]))
+    assert plan.summary()["delete"] == 4
+    with pytest.raises(UnsafePlanError, match="4 of 10"):
+        check_safety(plan, SafetyLimits())
+    check_safety(plan, SafetyLimits(), force=True)
+    check_safety(plan, SafetyLimits(delete_threshold=0.5))
+
+
+def test_small_kinds_are_below_the_threshold_floor(tmp_path: Path) -> None:
+    desired = desired_from(tmp_path, "reconciler:\n  prune: [billing_groups]\nbilling_groups: []\n")
+    check_safety(make_plan(desired, live(billing_groups=[group(f"g{i}") for i in range(9)])), SafetyLimits())
+
+
+def test_prevent_destroy_refuses_a_replace_even_with_force(tmp_path: Path) -> None:
+    desired = desired_from(tmp_path, "access_ips:\n  - ip_address: 203.0.113.7\n    description: new\n    prevent_destroy: true\n")
+    account = live(access_ips=[LiveResource("203.0.113.7", "a1", {"ip_address": "203.0.113.7", "description": "old"})])
+    with pytest.raises(UnsafePlanError, match="prevent_destroy"):
+        check_safety(make_plan(desired, account), SafetyLimits(), force=True)
