@@ -1,0 +1,207 @@
+"""The sandbox application: one request in, one Telnyx-shaped response out.
+
+Owns the order every request goes through: latency (slept outside any lock), authentication
+(401 10009), the account rate limit (429 10011), routing against the spec (404 10005 unknown
+path, 405 wrong method, 501 for spec operations no collection implements yet), injected faults,
+request validation against the spec (422 10004 / 10015, 400 for malformed JSON, 404 10006 for a
+malformed id), then the collection handler under the state lock. Errors are rendered in the
+envelope the operation's spec declares. Every request is recorded in `Sandbox.requests`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import threading
+import time
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+from urllib.parse import parse_qsl
+
+import httpx
+
+from .errors import ApiError, ErrorItem, envelope, unexpected
+from .limits import FaultInjector, RateLimiter
+from .resources import Call, Collection, Handler, build_collections
+from .seed import apply_seed
+from .server import serving
+from .spec import SERVER_PREFIX, Operation, Spec, load_spec
+from .store import Record, State
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SandboxResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One handled request; `path` is as requested (with `/v2`), `operation_id` None off the spec."""
+
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    status: int
+    operation_id: str | None = None
+
+
+@dataclass
+class _Outcome:
+    status: int
+    body: Any
+    op: Operation | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Sandbox:
+    """A stateful, local Telnyx API v2 for the collections in `resources.COLLECTIONS`."""
+
+    def __init__(self, *, api_key: str = "sandbox-key", state_path: str | Path | None = None,
+                 seed: dict[str, Any] | None = None, latency_ms: float = 0, rate_limit: float | None = None,
+                 fail_rate: float = 0.0, random_seed: int = 0,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self._api_key = api_key
+        self.spec: Spec = load_spec()
+        self.collections: dict[str, Collection] = build_collections()
+        self._routes: dict[tuple[str, str], Handler] = {}
+        for collection in self.collections.values():
+            self._routes.update(collection.routes())
+        self.state = State(collections=self.collections, path=state_path, random_seed=random_seed,
+                           clock=clock, uses=self._uses)
+        if seed and not self.state.restored:
+            apply_seed(self.state, self.collections, seed, self.spec)
+        self.latency_ms = latency_ms
+        self._limiter = RateLimiter(rate_limit) if rate_limit else None
+        self._faults = FaultInjector(fail_rate, random_seed)
+        self.requests: list[RecordedRequest] = []
+        self._requests_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        # Never show the key.
+        return f"Sandbox(collections={list(self.collections)}, state_path={self.state.path})"
+
+    def _uses(self, collection: str, record: Record) -> Any:
+        owner = self.collections.get(collection)
+        return owner.uses(record) if owner else ()
+
+    # -- entry points --------------------------------------------------------------------
+    def handle(self, method: str, path: str, query: Sequence[tuple[str, str]], headers: Mapping[str, str],
+               body: bytes) -> SandboxResponse:
+        if self.latency_ms > 0:
+            time.sleep(self.latency_ms / 1000.0)
+        method = method.upper()
+        raw_path = path.split("?", 1)[0]
+        try:
+            outcome = self._dispatch(method, raw_path, list(query), headers, body)
+        except Exception:  # a sandbox bug must still answer like a server, not kill the connection
+            log.exception("sandbox handler failed for %s %s", method, raw_path)
+            outcome = self._error(None, unexpected(500))
+        # A handler answering 204 returns None: no body, so no content type either.
+        payload = b"" if outcome.body is None else json.dumps(outcome.body, separators=(",", ":")).encode()
+        response_headers = {**({"content-type": "application/json"} if payload else {}), **outcome.headers}
+        self._record(RecordedRequest(method, raw_path, list(query), outcome.status,
+                                     outcome.op.operation_id if outcome.op else None))
+        return SandboxResponse(outcome.status, response_headers, payload)
+
+    def transport(self) -> httpx.BaseTransport:
+        """In-process transport: `httpx.Client(transport=sb.transport(), base_url="http://sandbox.local/v2")`."""
+        def respond(request: httpx.Request) -> httpx.Response:
+            target = request.url.raw_path.decode("ascii")
+            path, _, raw_query = target.partition("?")
+            pairs = parse_qsl(raw_query, keep_blank_values=True)
+            result = self.handle(request.method, path, pairs, request.headers, request.read())
+            return httpx.Response(result.status, headers=result.headers, content=result.body)
+        return httpx.MockTransport(respond)
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> AbstractContextManager[str]:
+        """Serve over HTTP in a background thread; yields the base URL (`http://host:port/v2`)."""
+        return serving(self, host, port)
+
+    def _record(self, entry: RecordedRequest) -> None:
+        with self._requests_lock:
+            self.requests.append(entry)
+
+    # -- the pipeline ----------------------------------------------------------------------
+    def _dispatch(self, method: str, path: str, query: list[tuple[str, str]], headers: Mapping[str, str],
+                  body: bytes) -> _Outcome:
+        route = self.spec.match(path[len(SERVER_PREFIX):]) if path.startswith(SERVER_PREFIX + "/") else None
+        op = self.spec.operations.get((method, route[0])) if route else None
+        area_op = op or (self._any_operation(route[0]) if route else None)
+        rate_headers: dict[str, str] = {}
+        try:
+            self._authenticate(headers)
+            rate_headers = self._rate_limit()
+            if route is None:
+                raise ApiError(404, [ErrorItem("10005", f"The requested path {path} does not exist.")])
+            if op is None:
+                raise self._not_allowed(method, route[0])
+            fault = self._faults.roll(method)
+            if fault and not fault.after_commit:
+                raise unexpected(fault.status)
+            outcome = self._execute(op, route[1], query, body)
+            if fault:
+                # The change is committed; only the response is lost.
+                raise unexpected(fault.status)
+        except ApiError as exc:
+            outcome = self._error(area_op, exc)
+        if self._limiter is not None:
+            outcome.headers = {**(rate_headers or self._limiter.peek()), **outcome.headers}
+        return outcome
+
+    def _execute(self, op: Operation, params: dict[str, str], query: list[tuple[str, str]], body: bytes) -> _Outcome:
+        checked = self.spec.check_request(op, params, query, body)
+        if checked.status:
+            raise ApiError(checked.status, checked.problems)
+        handler = self._routes.get((op.method, op.template))
+        if handler is None:
+            raise ApiError(501, [ErrorItem("10007", f"The sandbox does not implement {op.method} {op.template} yet.",
+                                           title="Not implemented")])
+        call = Call(self.state, params, checked.query, checked.body, frozenset(checked.given))
+        with self.state.lock:
+            status, payload = handler(call)
+        return _Outcome(status, payload, op)
+
+    def _authenticate(self, headers: Mapping[str, str]) -> None:
+        supplied = ""
+        for name, value in headers.items():
+            if name.lower() == "authorization":
+                scheme, _, token = value.strip().partition(" ")
+                supplied = token.strip() if scheme.lower() == "bearer" else ""
+        if not hmac.compare_digest(supplied.encode(), self._api_key.encode()):
+            raise ApiError(401, [ErrorItem("10009", "Could not understand the provided credentials.")])
+
+    def _rate_limit(self) -> dict[str, str]:
+        if self._limiter is None:
+            return {}
+        allowed, headers = self._limiter.take()
+        if not allowed:
+            raise ApiError(429, [ErrorItem("10011", "You have exceeded the maximum number of allowed requests.")],
+                           headers)
+        return headers
+
+    def _not_allowed(self, method: str, template: str) -> ApiError:
+        allowed = self.spec.methods(template)
+        detail = f"The {method} method is not allowed on {template}; allowed: {', '.join(allowed)}."
+        return ApiError(405, [ErrorItem("10015", detail, title="Method not allowed")], {"Allow": ", ".join(allowed)})
+
+    def _any_operation(self, template: str) -> Operation | None:
+        methods = self.spec.methods(template)
+        return self.spec.operations[(methods[0], template)] if methods else None
+
+    def _error(self, op: Operation | None, exc: ApiError) -> _Outcome:
+        body = envelope(exc.items, integer_code=self.spec.integer_codes(op, exc.status))
+        return _Outcome(exc.status, body, op, dict(exc.headers))
+
+
+__all__ = ["Sandbox", "SandboxResponse", "RecordedRequest"]
