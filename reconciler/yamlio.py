@@ -72,10 +72,15 @@ def load(path: Path) -> Document:
     try:
         tree = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # When the parser runs into the end of the file (an unclosed bracket, say), the problem mark is the last
+        # line; the context mark, where the broken construct starts, is the line to fix.
+        at_end = "<stream end>" in str(exc.problem)
+        mark = (exc.context_mark or exc.problem_mark) if at_end else (exc.problem_mark or exc.context_mark)
         line = mark.line + 1 if mark else None
         column = mark.column + 1 if mark else None
-        problem = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        problem = "; ".join(str(p) for p in (exc.context, exc.problem) if p).replace("<stream end>", "the end of the file")
+        if at_end and exc.problem_mark:
+            problem += f" (at line {exc.problem_mark.line + 1})"
         hint = "each key may appear only once in a mapping" if "duplicate key" in problem else "fix the YAML syntax"
         raise ConfigError.single(shown, line, column, f"invalid YAML: {problem}", hint) from None
     except YAMLError as exc:

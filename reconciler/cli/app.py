@@ -88,8 +88,8 @@ def cli(ctx: click.Context, debug: bool, base_url: str, concurrency: int) -> Non
     The API key is read from TELNYX_API_KEY. With no CONFIG, ./telnyx/ or ./telnyx.yaml is used.
     """
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if not debug:
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     ctx.obj = Settings(debug, base_url, concurrency)
 
 

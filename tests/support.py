@@ -1,0 +1,65 @@
+"""Helpers for the end-to-end tests: a sandbox account served on loopback, and the real CLI run against it.
+
+Every request that reaches the sandbox during a test, and every answer it gives, is checked against the
+Telnyx OpenAPI subset; a test fails if any does not conform.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from reconciler.cli import cli
+from reconciler.sandbox import Sandbox, SandboxResponse
+from reconciler.sandbox.spec import validate_request, validate_response
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+API_KEY = "KEY0193-e2e-test-key-never-printed"
+WRITE_METHODS = {"POST", "PATCH", "DELETE"}
+
+
+@dataclass
+class Account:
+    """A sandbox account, served over HTTP, and the CLI pointed at it."""
+
+    sandbox: Sandbox
+    url: str
+    violations: list[str] = field(default_factory=list)
+
+    def run(self, *args: str, input: str | None = None, env: Mapping[str, str] | None = None) -> Result:
+        environment = {"TELNYX_API_KEY": API_KEY, "TELNYX_BASE_URL": self.url, **(env or {})}
+        return CliRunner().invoke(cli, list(args), input=input, env=environment, catch_exceptions=False)
+
+    def writes(self) -> list[str]:
+        return [f"{r.method} {r.path}" for r in self.sandbox.requests if r.method in WRITE_METHODS]
+
+    def request_count(self) -> int:
+        return len(self.sandbox.requests)
+
+
+def check_against_spec(sandbox: Sandbox, violations: list[str]) -> None:
+    """Wrap the sandbox so each request and response is validated against the contract."""
+    handle = sandbox.handle
+
+    def checked(method: str, path: str, query: Sequence[tuple[str, str]], headers: Mapping[str, str], body: bytes) -> SandboxResponse:
+        parsed: Any = json.loads(body) if body else None
+        for problem in validate_request(method, path, list(query), parsed):
+            violations.append(f"request {method} {path}: {problem}")
+        response = handle(method, path, query, headers, body)
+        for problem in validate_response(method, path, response.status, response.body):
+            violations.append(f"response {response.status} to {method} {path}: {problem}")
+        return response
+
+    sandbox.handle = checked  # type: ignore[method-assign]
+
+
+def write_config(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.write_text(text)
+    return path
