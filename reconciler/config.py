@@ -22,6 +22,8 @@ from reconciler.kinds import KINDS, Entry
 from reconciler.plan import SafetyLimits
 
 SETTINGS_KEY = "reconciler"
+DEFAULTS_KEY = "defaults"
+ENTRIES_KEY = "entries"
 DEFAULT_PATHS = (Path("telnyx"), Path("telnyx.yaml"))
 ENV_REF = re.compile(r"\$\{env:([^}]*)\}")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -58,11 +60,19 @@ class Settings(BaseModel):
 
 @dataclass(frozen=True)
 class Source:
+    """Where an entry was written. The line is looked up only when a message needs it."""
+
     file: str
-    line: int | None
+    loc: tuple[int | str, ...] = ()
+    doc: yamlio.Document | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def line(self) -> int | None:
+        return self.doc.locate(self.loc)[0] if self.doc is not None else None
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}" if self.line else self.file
+        line = self.line
+        return f"{self.file}:{line}" if line else self.file
 
 
 @dataclass
@@ -152,35 +162,54 @@ class _Builder:
                 self.issue(doc, (top,), f"unknown top-level key {top!r}", _suggest(str(top), [SETTINGS_KEY, *KINDS]))
 
     def add_settings(self, doc: yamlio.Document, value: Any) -> None:
-        line, _ = doc.locate((SETTINGS_KEY,))
         if self.settings_source is not None:
             self.issue(doc, (SETTINGS_KEY,), f"`{SETTINGS_KEY}:` is also set at {self.settings_source}", "keep one")
             return
-        self.settings_source = Source(doc.path, line)
+        self.settings_source = Source(doc.path, (SETTINGS_KEY,), doc)
         try:
             self.state.settings = Settings.model_validate(value or {})
         except ValidationError as exc:
             self.validation_issues(doc, (SETTINGS_KEY,), exc, Settings)
 
     def add_kind(self, doc: yamlio.Document, name: str, value: Any) -> None:
+        """A kind is a list of entries, or `{defaults: {...}, entries: [...]}` where each entry wins over defaults."""
         if value is None:
             return
+        entries_loc: tuple[int | str, ...] = (name,)
+        defaults: dict[str, Any] = {}
+        if isinstance(value, dict) and not value.keys() & {DEFAULTS_KEY, ENTRIES_KEY}:
+            self.issue(doc, (name,), f"`{name}` must be a list of entries, or a mapping of `{DEFAULTS_KEY}:` and `{ENTRIES_KEY}:`")
+            return
+        if isinstance(value, dict):
+            defaults, value = self.split_defaults(doc, name, value)
+            entries_loc = (name, ENTRIES_KEY)
         if not isinstance(value, list):
-            self.issue(doc, (name,), f"`{name}` must be a list of entries (each starting with `- `)")
+            self.issue(doc, entries_loc, f"`{'.'.join(map(str, entries_loc))}` must be a list of entries (each starting with `- `)")
             return
         kind = KINDS[name]
         for index, raw in enumerate(value):
-            loc: tuple[int | str, ...] = (name, index)
+            loc = (*entries_loc, index)
+            merged = deep_merge(defaults, raw) if defaults and isinstance(raw, dict) else raw
             try:
-                entry = kind.model.model_validate(raw)
+                entry = kind.model.model_validate(merged)
             except ValidationError as exc:
-                self.validation_issues(doc, loc, exc, kind.model)
+                self.validation_issues(doc, loc, exc, kind.model, raw, (name, DEFAULTS_KEY))
                 continue
             self.add_entry(doc, loc, name, kind.key_of(entry), entry)
 
+    def split_defaults(self, doc: yamlio.Document, name: str, value: dict[Any, Any]) -> tuple[dict[str, Any], Any]:
+        for extra in set(value) - {DEFAULTS_KEY, ENTRIES_KEY}:
+            self.issue(doc, (name, extra), f"unknown key {extra!r} under `{name}`", f"expected `{DEFAULTS_KEY}:` and `{ENTRIES_KEY}:`")
+        defaults = value.get(DEFAULTS_KEY) or {}
+        if not isinstance(defaults, dict):
+            self.issue(doc, (name, DEFAULTS_KEY), f"`{name}.{DEFAULTS_KEY}` must be a mapping of fields")
+            defaults = {}
+        if KINDS[name].key_field in defaults:
+            self.issue(doc, (name, DEFAULTS_KEY, KINDS[name].key_field), f"`{KINDS[name].key_field}` identifies an entry and cannot have a default")
+        return defaults, value.get(ENTRIES_KEY) or []
+
     def add_entry(self, doc: yamlio.Document, loc: tuple[int | str, ...], name: str, key: str, entry: Entry) -> None:
-        line, _ = doc.locate((*loc, KINDS[name].key_field))
-        here = Source(doc.path, line)
+        here = Source(doc.path, (*loc, KINDS[name].key_field), doc)
         previous = self.state.sources.get((name, key))
         if previous is not None:
             self.issue(doc, loc, f"{KINDS[name].title} {key!r} is defined twice: here and at {previous}", "keep one")
@@ -189,10 +218,19 @@ class _Builder:
         self.state.entries[name].append(entry)
 
     def validation_issues(
-        self, doc: yamlio.Document, loc: tuple[int | str, ...], exc: ValidationError, model: type[BaseModel]
+        self,
+        doc: yamlio.Document,
+        loc: tuple[int | str, ...],
+        exc: ValidationError,
+        model: type[BaseModel],
+        raw: Any = None,
+        defaults_loc: tuple[int | str, ...] = (),
     ) -> None:
         for error in exc.errors():
             where = (*loc, *error["loc"])
+            first = error["loc"][0] if error["loc"] else None
+            if defaults_loc and isinstance(raw, dict) and first is not None and first not in raw and error["type"] != "missing":
+                where = (*defaults_loc, *error["loc"])  # the bad value came from the kind's defaults
             self.issue(doc, where, *_describe(error, model))
 
     def substitute(self, doc: yamlio.Document, node: Any, loc: tuple[int | str, ...]) -> Any:
@@ -217,6 +255,15 @@ class _Builder:
         if self.issues:
             raise ConfigError(self.issues)
         return self.state
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`override` laid over `base`; nested mappings merge, anything else (lists included) is replaced."""
+    merged = dict(base)
+    for key, value in override.items():
+        current = merged.get(key)
+        merged[key] = deep_merge(current, value) if isinstance(current, dict) and isinstance(value, dict) else value
+    return merged
 
 
 def _describe(error: Any, model: type[BaseModel]) -> tuple[str, str]:

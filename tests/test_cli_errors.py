@@ -19,7 +19,7 @@ BAD_CONFIGS = {
     "undefined env": ("billing_groups:\n  - name: ${env:RECONCILER_TEST_UNSET}\n", 2, "RECONCILER_TEST_UNSET is not set"),
     "invalid IP": ("access_ips:\n  - ip_address: 10.0.0.300\n", 2, "not a valid IPv4 or IPv6 address"),
     "unknown prune kind": ("reconciler:\n  prune: [billing_group]\n", 2, "unknown kind"),
-    "not a list": ("billing_groups:\n  name: A\n", 1, "must be a list"),
+    "not a list": ("billing_groups:\n  name: A\n", 1, "must be a list of entries"),
 }
 
 

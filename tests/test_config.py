@@ -113,3 +113,30 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 def test_a_missing_path_is_an_error(tmp_path: Path) -> None:
     [issue] = issues_of(tmp_path / "nope.yaml")
     assert "no such file" in issue.message
+
+
+def test_defaults_apply_to_every_entry_and_an_entry_wins(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "c.yaml",
+        "sso_providers:\n  defaults:\n    active: false\n    name: Shared\n  entries:\n"
+        "    - short_name: a\n    - short_name: b\n      active: true\n",
+    )
+    entries = load_desired([str(path)], {}).entries["sso_providers"]
+    assert [(e.short_name, e.name, e.active) for e in entries] == [("a", "Shared", False), ("b", "Shared", True)]
+    # a default counts as set: it is managed like a value written on the entry
+    assert entries[0].managed() == {"short_name": "a", "name": "Shared", "active": False}
+
+
+def test_a_bad_default_is_reported_at_the_default(tmp_path: Path) -> None:
+    path = write(tmp_path, "c.yaml", "sso_providers:\n  defaults:\n    active: perhaps\n  entries:\n    - short_name: a\n      name: A\n")
+    [issue] = issues_of(path)
+    assert issue.line == 3 and issue.message.startswith("active:")
+
+
+def test_yaml_anchors_can_share_settings(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "c.yaml",
+        "sso_providers:\n  - &first {short_name: a, name: Shared, active: true}\n  - {<<: *first, short_name: b}\n",
+    )
+    entries = load_desired([str(path)], {}).entries["sso_providers"]
+    assert [(e.short_name, e.name) for e in entries] == [("a", "Shared"), ("b", "Shared")]
