@@ -1,57 +1,120 @@
-"""Apply: carry out a Plan through the kinds, step by step, stopping at the first failure.
+"""Apply: carry out a Plan through the kinds, batch by batch, stopping after the first batch that fails.
 
-What was done before a failure stays done; ApplyError says what was applied and what was not, and
-because every step is recomputed from the account by the next plan, a re-run converges.
+Steps (order.steps) are grouped into batches of one kind and one operation, so a kind can make one call
+for many resources (phone numbers use background jobs). What was done before a failure stays done;
+ApplyError says what was applied, what failed and why, and what was not tried. Because the next plan is
+computed from the account again, a re-run converges.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import groupby
 
-from reconciler.errors import ApplyError, ReconcilerError
+from reconciler.errors import ApplyError, PartialFailure, ReconcilerError
 from reconciler.kinds import KINDS, Kind
 from reconciler.kinds.base import Api
-from reconciler.order import Op, Step, steps
-from reconciler.plan import Change, Plan
-
-OnStep = Callable[[Step, int, int], None]
+from reconciler.order import steps
+from reconciler.plan import Change, Plan, Step
 
 
-def apply(api: Api, plan: Plan, kinds: dict[str, Kind] | None = None, on_step: OnStep | None = None) -> list[Change]:
-    """Run every step of the plan; return the changes applied. Raises ApplyError on the first failure."""
+@dataclass(frozen=True)
+class Progress:
+    """An event for whoever shows progress: a step finished, or a batch advanced (done of total)."""
+
+    kind: str
+    done: int
+    total: int
+    what: str
+    step: Step | None = None
+
+
+OnProgress = Callable[[Progress], None]
+
+
+@dataclass
+class Context:
+    """What kinds may ask during an apply: ids of resources by key, as they are after the steps so far."""
+
+    api: Api
+    plan: Plan
+    kinds: dict[str, Kind]
+    on_progress: OnProgress | None = None
+    total: int = 0
+    created: dict[tuple[str, str], str] = field(default_factory=dict)
+    finished: list[Step] = field(default_factory=list)
+    _ids: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def resolve(self, kind: str, key: str) -> str:
+        if (kind, key) in self.created:
+            return self.created[(kind, key)]
+        if kind not in self._ids:
+            self._ids[kind] = self._live_ids(kind)
+        if key not in self._ids[kind]:
+            title = self.kinds[kind].title
+            raise ReconcilerError(f"{title} {key!r} does not exist in the account", "Run `plan` again.")
+        return self._ids[kind][key]
+
+    def _live_ids(self, kind: str) -> dict[str, str]:
+        """Key -> id of live resources that this plan keeps (a replaced or deleted one is never pointed at)."""
+        doomed = {c.live_id for c in self.plan.changes if c.kind == kind and c.action.destroys}
+        ids: dict[str, str] = {}
+        for resource in sorted(self.kinds[kind].fetch(self.api), key=lambda r: r.created_at):
+            if resource.id not in doomed:
+                ids[resource.key] = resource.id
+        return ids
+
+    def record_created(self, kind: str, key: str, live_id: str) -> None:
+        self.created[(kind, key)] = live_id
+
+    def progress(self, kind: str, done: int, total: int, what: str) -> None:
+        if self.on_progress is not None:
+            self.on_progress(Progress(kind, done, total, what))
+
+    def step_done(self, step: Step) -> None:
+        self.finished.append(step)
+        if self.on_progress is not None:
+            self.on_progress(Progress(step.change.kind, len(self.finished), self.total, step.op.value, step))
+
+
+def apply(api: Api, plan: Plan, kinds: dict[str, Kind] | None = None, on_progress: OnProgress | None = None) -> list[Change]:
+    """Run every step of the plan; return the changes applied. Raises ApplyError when a batch fails."""
     kinds = KINDS if kinds is None else kinds
     todo = steps(plan.changes, kinds)
-    for index, step in enumerate(todo):
+    ctx = Context(api, plan, kinds, on_progress, len(todo))
+    for batch in batches(todo):
         try:
-            run_step(api, kinds[step.change.kind], step)
+            kinds[batch[0].change.kind].apply_steps(api, batch, ctx)
+        except PartialFailure as exc:
+            raise _stopped(exc.cause, exc.failures, todo, ctx.finished) from exc
         except ReconcilerError as exc:
-            raise _stopped(exc, todo, index) from exc
-        if on_step is not None:
-            on_step(step, index + 1, len(todo))
+            done = {id(s) for s in ctx.finished}
+            unfinished = [s for s in batch if id(s) not in done]
+            raise _stopped(exc, [(s.change, exc.message) for s in unfinished[:1]], todo, ctx.finished) from exc
     return list(plan.changes)
 
 
-def run_step(api: Api, kind: Kind, step: Step) -> None:
-    change = step.change
-    if step.op is Op.CREATE:
-        kind.create(api, change.after or {})
-    elif step.op is Op.UPDATE:
-        changed = {f.path.split(".")[0] for f in change.fields}
-        kind.update(api, str(change.live_id), {k: v for k, v in (change.after or {}).items() if k in changed})
-    else:
-        kind.delete(api, str(change.live_id))
+def batches(todo: list[Step]) -> Iterator[list[Step]]:
+    for _, group in groupby(todo, key=lambda s: (s.change.kind, s.op)):
+        yield list(group)
 
 
-def _stopped(cause: ReconcilerError, todo: list[Step], failed_at: int) -> ApplyError:
-    failed = todo[failed_at].change
-    unfinished = {id(s.change) for s in todo[failed_at:]}
-    applied = _unique(s.change for s in todo[:failed_at] if id(s.change) not in unfinished)
-    pending = _unique(s.change for s in todo[failed_at + 1 :] if s.change is not failed)
+def _stopped(cause: ReconcilerError, failed: list[tuple[Change, str]], todo: list[Step], finished: list[Step]) -> ApplyError:
+    """Sort every change of the plan into applied (all its steps done), failed, and not tried."""
+    done = {id(s) for s in finished}
+    failed_ids = {id(c) for c, _ in failed}
+    steps_of: dict[int, list[Step]] = {}
+    for step in todo:
+        steps_of.setdefault(id(step.change), []).append(step)
+    applied: list[Change] = []
+    pending: list[Change] = []
+    for change_id, its_steps in steps_of.items():
+        if change_id in failed_ids:
+            continue
+        complete = all(id(s) in done for s in its_steps)
+        (applied if complete else pending).append(its_steps[0].change)
     return ApplyError(cause, applied, failed, pending)
 
 
-def _unique(changes: object) -> list[Change]:
-    seen: dict[int, Change] = {}
-    for change in changes:  # type: ignore[attr-defined]
-        seen.setdefault(id(change), change)
-    return list(seen.values())
+__all__ = ["Context", "Progress", "apply", "batches"]

@@ -147,21 +147,30 @@ class TelnyxClient:
                 self._backoff(attempt, None)
         raise AssertionError("unreachable")
 
-    def list_all(self, path: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Every item of a paginated list, at the largest page size, later pages fetched concurrently."""
+    def list_all(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        transform: Callable[[dict[str, Any]], Any] | None = None,
+    ) -> list[Any]:
+        """Every item of a paginated list, at the largest page size, later pages fetched concurrently.
+
+        `transform` maps each item as its page arrives, so a large account is never held in raw form.
+        """
         base = dict(params or {})
-        first = self.get(path, {**base, "page[number]": 1, "page[size]": MAX_PAGE_SIZE}, what=f"listing {path}")
-        items = list(first.get("data") or [])
-        total_pages = int((first.get("meta") or {}).get("total_pages") or 1)
+        convert = transform or (lambda item: item)
+
+        def page(number: int) -> tuple[list[Any], int]:
+            query = {**base, "page[number]": number, "page[size]": MAX_PAGE_SIZE}
+            payload = self.get(path, query, what=f"listing {path}" + (f" (page {number})" if number > 1 else ""))
+            pages = int((payload.get("meta") or {}).get("total_pages") or 1)
+            return [convert(item) for item in payload.get("data") or []], pages
+
+        items, total_pages = page(1)
         if total_pages <= 1:
             return items
-
-        def page(number: int) -> list[dict[str, Any]]:
-            query = {**base, "page[number]": number, "page[size]": MAX_PAGE_SIZE}
-            return list(self.get(path, query, what=f"listing {path} (page {number})").get("data") or [])
-
         with ThreadPoolExecutor(max_workers=min(self.max_in_flight, total_pages - 1)) as pool:
-            for chunk in pool.map(page, range(2, total_pages + 1)):
+            for chunk, _ in pool.map(page, range(2, total_pages + 1)):
                 items.extend(chunk)
         return items
 

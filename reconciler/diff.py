@@ -14,8 +14,11 @@ from typing import Any
 from deepdiff import DeepDiff
 from pydantic import BaseModel
 
-from reconciler.config import DesiredState
+from reconciler.config import DesiredState, Source
+from reconciler.errors import ConfigIssue
 from reconciler.kinds import KINDS, Entry, Kind, LiveResource
+from reconciler.kinds.base import KindDiff
+from reconciler.order import kind_order
 from reconciler.plan import Action, Change, FieldChange
 
 
@@ -29,15 +32,83 @@ class LiveState:
         return {name: len(items) for name, items in self.resources.items()}
 
 
-def diff(desired: DesiredState, live: LiveState, kinds: dict[str, Kind] | None = None) -> list[Change]:
-    """Every change that would make the live account match the config, kind by kind."""
+@dataclass
+class DiffResult:
+    changes: list[Change] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    issues: list[ConfigIssue] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+class _Context:
+    """Answers kinds' questions about other kinds while the diff runs, in dependency order."""
+
+    def __init__(self, desired: DesiredState, live: LiveState) -> None:
+        self.desired = desired
+        self.live = live
+        self._keys_by_id = {name: {r.id: r.key for r in items} for name, items in live.resources.items()}
+        self._live_keys = {name: {r.key for r in items} for name, items in live.resources.items()}
+        self._doomed: dict[str, set[str]] = defaultdict(set)
+
+    def key_of_id(self, kind: str, live_id: str) -> str | None:
+        return self._keys_by_id.get(kind, {}).get(live_id)
+
+    def doomed(self, kind: str, live_id: str) -> bool:
+        return live_id in self._doomed[kind]
+
+    def known(self, kind: str, key: str) -> bool:
+        return (kind, key) in self.desired.sources or key in self._live_keys.get(kind, set())
+
+    def source(self, kind: str, key: str) -> Source | None:
+        return self.desired.sources.get((kind, key))
+
+    def add(self, changes: list[Change]) -> None:
+        for change in changes:
+            if change.action.destroys and change.live_id:
+                self._doomed[change.kind].add(change.live_id)
+
+
+def diff(desired: DesiredState, live: LiveState, kinds: dict[str, Kind] | None = None) -> DiffResult:
+    """Every change that would make the live account match the config, kind by kind in dependency order."""
     kinds = KINDS if kinds is None else kinds
     prune = set(desired.settings.prune)
-    changes: list[Change] = []
-    for name, kind in kinds.items():
-        if name in live.resources:
-            changes.extend(diff_kind(kind, desired.entries.get(name, []), live.resources[name], name in prune))
-    return changes
+    ctx = _Context(desired, live)
+    result = DiffResult()
+    for name in kind_order(kinds):
+        if name not in live.resources:
+            continue
+        kind = kinds[name]
+        entries = desired.entries.get(name, [])
+        own = kind.diff(entries, live.resources[name], name in prune, ctx)
+        if own is None:
+            own = KindDiff(diff_kind(kind, entries, live.resources[name], name in prune))
+        own.issues.extend(_unresolved(kind, entries, ctx))
+        ctx.add(own.changes)
+        result.changes.extend(own.changes)
+        result.notes.extend(own.notes)
+        result.issues.extend(own.issues)
+        result.errors.extend(own.errors)
+    return result
+
+
+def _unresolved(kind: Kind, entries: list[Entry], ctx: _Context) -> list[ConfigIssue]:
+    """Names of other kinds' resources that exist neither in the config nor in the account."""
+    issues = []
+    for entry in entries:
+        for ref in kind.references(entry):
+            if ctx.known(ref.kind, ref.key):
+                continue
+            where = ctx.source(kind.name, kind.key_of(entry))
+            line, column = (None, None)
+            if where is not None and where.doc is not None:
+                line, column = where.doc.locate((*where.loc[:-1], *ref.field.split(".")))
+            title = KINDS[ref.kind].title if ref.kind in KINDS else ref.kind
+            issues.append(ConfigIssue(
+                where.file if where else kind.name, line, column,
+                f"{ref.field}: {title} {ref.key!r} exists neither in the config nor in the account",
+                f"define it under `{ref.kind}:` or correct the name",
+            ))
+    return issues
 
 
 def diff_kind(kind: Kind, entries: list[Entry], live: list[LiveResource], prune: bool) -> list[Change]:
@@ -69,7 +140,9 @@ def _pick(kind: Kind, entry: Entry, candidates: list[LiveResource]) -> tuple[Liv
 
 
 def desired_view(kind: Kind, entry: Entry) -> dict[str, Any]:
-    return {k: v for k, v in entry.managed().items() if k not in kind.create_only}
+    """What an entry asks for, as compared with the account (create-only and control fields left out)."""
+    hidden = kind.create_only | kind.control_fields
+    return {k: v for k, v in entry.managed().items() if k not in hidden}
 
 
 def project(live: dict[str, Any], wanted: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:

@@ -6,6 +6,7 @@
     │   ├── UnsafePlanError         too many deletes/updates, or prevent_destroy hit; --force overrides thresholds
     │   └── StalePlanError          a saved plan no longer matches the config or the live account
     ├── ApplyError                  an apply stopped part way; carries what was applied and what was not
+    ├── PartialFailure              (inside apply) a kind's batch failed for some changes
     └── ApiError                    the Telnyx API refused a request (status, code, detail, pointer)
         ├── AuthenticationError     401: the API key is missing or wrong
         ├── PermissionDeniedError   403
@@ -86,19 +87,29 @@ class StalePlanError(PlanError):
     pass
 
 
+class PartialFailure(ReconcilerError):
+    """Raised by a kind inside an apply: these changes failed (each with its reason); the others it tried did not."""
+
+    def __init__(self, cause: ReconcilerError, failures: list[tuple[Change, str]]) -> None:
+        self.cause = cause
+        self.failures = failures
+        super().__init__(cause.message, cause.hint)
+
+
 class ApplyError(ReconcilerError):
-    """An apply that stopped. `applied` were done, `failed` is the change that failed, `pending` were not tried."""
+    """An apply that stopped: `applied` were done, `failed` failed (with reasons), `pending` were not tried."""
 
     def __init__(
-        self, cause: ReconcilerError, applied: list[Change], failed: Change, pending: list[Change]
+        self, cause: ReconcilerError, applied: list[Change], failed: list[tuple[Change, str]], pending: list[Change]
     ) -> None:
         self.cause = cause
         self.applied = applied
         self.failed = failed
         self.pending = pending
+        where = failed[0][0].address if len(failed) == 1 else f"{len(failed)} changes"
         super().__init__(
-            f"apply stopped at {failed.address}: {cause.message}",
-            f"{len(applied)} change(s) applied, {len(pending) + 1} not applied. "
+            f"apply stopped at {where}: {cause.message}" if len(failed) == 1 else f"apply stopped: {where} failed",
+            f"{len(applied)} change(s) applied, {len(failed)} failed, {len(pending)} not tried. "
             "Run `plan` again: it shows exactly what is left, and `apply` converges from here.",
         )
 

@@ -7,25 +7,11 @@ old one deleted with the deletes, so nothing that points at it is ever left poin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import Enum
 from graphlib import TopologicalSorter
 
 from reconciler.kinds import KINDS, Kind
 from reconciler.kinds.base import ReplaceOrder
-from reconciler.plan import Action, Change
-
-
-class Op(str, Enum):
-    CREATE = "create"
-    UPDATE = "update"
-    DELETE = "delete"
-
-
-@dataclass(frozen=True)
-class Step:
-    change: Change
-    op: Op
+from reconciler.plan import Action, Change, Op, Step
 
 
 def kind_order(kinds: dict[str, Kind] | None = None) -> list[str]:

@@ -14,11 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from reconciler import config
-from reconciler.apply import OnStep, apply
+from reconciler.apply import OnProgress, apply
 from reconciler.config import DesiredState
 from reconciler.diff import LiveState, diff
-from reconciler.errors import ReconcilerError, StalePlanError
-from reconciler.kinds import KINDS
+from reconciler.errors import ConfigError, PlanError, ReconcilerError, StalePlanError
+from reconciler.kinds import KINDS, LiveResource
 from reconciler.kinds.base import Api
 from reconciler.order import order_changes
 from reconciler.plan import Change, Plan, check_safety
@@ -45,41 +45,63 @@ class Target:
 
 
 def kinds_in_scope(desired: DesiredState, targets: Iterable[Target] = ()) -> list[str]:
-    """The kinds worth reading: those the config lists or prunes, narrowed by any targets."""
+    """The kinds worth reading: those the config lists or prunes (narrowed by any targets), and the kinds
+    they depend on, whose names they use."""
     wanted = {name for name, entries in desired.entries.items() if entries} | set(desired.settings.prune)
     targeted = {t.kind for t in targets}
-    return [name for name in KINDS if name in (wanted & targeted if targeted else wanted)]
+    scope = wanted & targeted if targeted else wanted
+    scope |= {dep for name in scope for dep in KINDS[name].depends_on}
+    return [name for name in KINDS if name in scope]
 
 
-def fetch_live(api: Api, names: Iterable[str], concurrency: int = 4) -> LiveState:
+def fields_in_use(desired: DesiredState, name: str) -> frozenset[str]:
+    """The top-level config fields any entry of a kind sets (so a kind can skip reading the others)."""
+    used: set[str] = set()
+    for entry in desired.entries.get(name, []):
+        used |= entry.model_fields_set
+    return frozenset(used)
+
+
+def fetch_live(api: Api, names: Iterable[str], desired: DesiredState | None = None, concurrency: int = 4) -> LiveState:
     """Read the named kinds from the account, several kinds at a time."""
     names = list(names)
     if not names:
         return LiveState()
+
+    def read(name: str) -> list[LiveResource]:
+        return KINDS[name].fetch(api, fields_in_use(desired, name) if desired else frozenset())
+
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(names)))) as pool:
-        fetched = list(pool.map(lambda name: KINDS[name].fetch(api), names))
+        fetched = list(pool.map(read, names))
     return LiveState(dict(zip(names, fetched)))
 
 
 def make_plan(desired: DesiredState, live: LiveState, targets: Iterable[Target] = ()) -> Plan:
+    """Diff and order; raise if the config names what exists nowhere or the kinds find the plan impossible."""
     targets = list(targets)
-    changes = diff(desired, live)
+    result = diff(desired, live)
+    if result.issues:
+        raise ConfigError(result.issues)
+    if result.errors:
+        raise PlanError("the plan cannot be made:\n" + "\n".join(f"  {e}" for e in result.errors),
+                        "Correct the config (or the account), then plan again.")
+    changes = result.changes
     if targets:
         changes = [c for c in changes if any(t.matches(c) for t in targets)]
-    return Plan(order_changes(changes), live.counts())
+    return Plan(order_changes(changes), live.counts(), tuple(result.notes))
 
 
 def plan_from_account(api: Api, desired: DesiredState, targets: Iterable[Target] = ()) -> Plan:
     targets = list(targets)
-    return make_plan(desired, fetch_live(api, kinds_in_scope(desired, targets)), targets)
+    return make_plan(desired, fetch_live(api, kinds_in_scope(desired, targets), desired), targets)
 
 
 def check_plan(plan: Plan, desired: DesiredState, force: bool = False) -> None:
     check_safety(plan, desired.settings.safety.limits(), force)
 
 
-def apply_plan(api: Api, plan: Plan, on_step: OnStep | None = None) -> list[Change]:
-    return apply(api, plan, on_step=on_step)
+def apply_plan(api: Api, plan: Plan, on_progress: OnProgress | None = None) -> list[Change]:
+    return apply(api, plan, on_progress=on_progress)
 
 
 def verify_saved(saved: Plan, fresh: Plan) -> None:

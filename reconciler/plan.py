@@ -90,6 +90,20 @@ class Change:
         )
 
 
+class Op(str, Enum):
+    """One call-level operation of an apply; a replace is a CREATE and a DELETE."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class Step:
+    change: Change
+    op: Op
+
+
 @dataclass(frozen=True)
 class Plan:
     """Ordered changes plus what they were computed from. `live_counts` feed the safety check."""

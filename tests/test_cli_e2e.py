@@ -150,7 +150,7 @@ def test_an_apply_that_fails_part_way_reports_and_then_converges(account: Accoun
     assert failed.exit_code == 1
     assert "apply stopped at addresses[hq]" in failed.stderr
     assert "applied:     + billing_groups[Support]" in failed.stderr
-    assert "failed:      -/+ addresses[hq]" in failed.stderr
+    assert "failed:      -/+ addresses[hq]: deleting address" in failed.stderr
     assert "Resource in use" in failed.stderr or "in use" in failed.stderr
 
     account.sandbox.state.release("addresses", old["id"])

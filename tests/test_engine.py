@@ -10,7 +10,8 @@ from reconciler.config import DesiredState, load_desired
 from reconciler.diff import LiveState
 from reconciler.errors import StalePlanError, UnsafePlanError
 from reconciler.kinds import LiveResource
-from reconciler.order import Op, steps
+from reconciler.order import steps
+from reconciler.plan import Op
 from reconciler.pipeline import Target, make_plan, verify_saved
 from reconciler.plan import Action, Plan, SafetyLimits, check_safety
 

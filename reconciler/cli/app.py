@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 from reconciler import render
+from reconciler.apply import Progress
 from reconciler.client import DEFAULT_BASE_URL, TelnyxClient
 from reconciler.errors import ApplyError, ReconcilerError
 
@@ -59,12 +60,24 @@ class ReconcilerGroup(click.Group):
         sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
+DONE_WORDS = {"create": "created", "update": "updated", "delete": "deleted"}
+
+
+def show_progress(event: Progress) -> None:
+    """One line per finished step; batch kinds report numbers done of total as their jobs finish."""
+    if event.step is not None:
+        click.echo(f"  [{event.done}/{event.total}] {DONE_WORDS[event.what]} {event.step.change.address}")
+    else:
+        click.echo(f"  {event.kind}: {event.done:,} of {event.total:,} {event.what}")
+
+
 def report(exc: ReconcilerError, debug: bool) -> None:
     click.echo(f"Error: {exc.message}", err=True)
     if isinstance(exc, ApplyError):
         for change in exc.applied:
             click.echo(f"  applied:     {change.action.symbol} {change.address}", err=True)
-        click.echo(f"  failed:      {exc.failed.action.symbol} {exc.failed.address}", err=True)
+        for change, reason in exc.failed:
+            click.echo(f"  failed:      {change.action.symbol} {change.address}: {reason}", err=True)
         for change in exc.pending:
             click.echo(f"  not applied: {change.action.symbol} {change.address}", err=True)
     if exc.hint:

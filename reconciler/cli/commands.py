@@ -19,17 +19,16 @@ from reconciler.cli.app import (
     config_args,
     force_option,
     format_option,
+    show_progress,
     target_option,
 )
 from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.export import export as export_live
-from reconciler.order import Op, Step
 from reconciler.plan import Plan
 from reconciler.yamlio import dump as dump_yaml
 
 PLANFILE_FORMAT = "telnyx-reconciler/planfile"
 PLANFILE_VERSION = 1
-DONE_WORDS = {Op.CREATE: "created", Op.UPDATE: "updated", Op.DELETE: "deleted"}
 
 
 @cli.command()
@@ -92,7 +91,7 @@ def apply(settings: Settings, config: tuple[str, ...], auto_approve: bool, targe
         pipeline.check_plan(the_plan, desired, force)
         if saved is None and not auto_approve:
             _confirm()
-        done = pipeline.apply_plan(client, the_plan, on_step=_progress)
+        done = pipeline.apply_plan(client, the_plan, on_progress=show_progress)
     click.echo(f"Apply complete: {len(done)} change(s) applied.")
     return EXIT_OK
 
@@ -101,10 +100,6 @@ def _confirm() -> None:
     if not sys.stdin.isatty():
         raise ReconcilerError("apply needs confirmation but there is no terminal", "Pass --auto-approve, or apply a saved PLANFILE.")
     click.confirm("Apply these changes to the Telnyx account?", abort=True)
-
-
-def _progress(step: Step, done: int, total: int) -> None:
-    click.echo(f"  [{done}/{total}] {DONE_WORDS[step.op]} {step.change.address}")
 
 
 @cli.command()

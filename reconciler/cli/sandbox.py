@@ -8,7 +8,7 @@ import sys
 import click
 
 from reconciler import pipeline, render
-from reconciler.cli.app import EXIT_OK, cli
+from reconciler.cli.app import EXIT_OK, cli, show_progress
 from reconciler.client import TelnyxClient
 from reconciler.errors import ReconcilerError
 from reconciler.sandbox import Sandbox, load_seed, serve_forever
@@ -58,8 +58,7 @@ def demo(config_dir: str, seed: str) -> int:
         render.render(first, "text", sys.stdout)
         _title("2. apply")
         pipeline.check_plan(first, desired)
-        pipeline.apply_plan(client, first, on_step=lambda step, done, total: click.echo(
-            f"  [{done}/{total}] {step.op.value} {step.change.address}"))
+        pipeline.apply_plan(client, first, on_progress=show_progress)
         _title("3. plan again: nothing left to do")
         render.render(pipeline.plan_from_account(client, desired), "text", sys.stdout)
         _title("4. someone renames the SSO provider in the portal; drift notices")

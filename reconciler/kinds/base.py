@@ -3,15 +3,27 @@
 A kind owns: its config model (pydantic, extra="forbid"), its natural key, how a live API object maps to
 the config's shape (`from_api`) and back (`to_api`), and its calls (fetch, create, update, delete). The
 engine never looks inside a kind beyond this interface.
+
+Most kinds are plain REST collections and only set class attributes and `from_api`. A kind whose API
+works differently (phone numbers: no create, batch jobs, references to other kinds) overrides the hooks:
+`diff` (its own comparison, with notes and problems), `references` (names of other kinds' resources it
+uses) and `apply_steps` (how a batch of steps is carried out).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from reconciler.errors import ConfigIssue, PartialFailure, ReconcilerError
+from reconciler.plan import Change, Op, Step
+
+if TYPE_CHECKING:
+    from reconciler.config import Source
 
 META_FIELDS = frozenset({"prevent_destroy"})
 
@@ -40,6 +52,25 @@ class LiveResource:
     created_at: str = ""
 
 
+@dataclass(frozen=True)
+class Reference:
+    """An entry naming another kind's resource (e.g. a phone number's billing group)."""
+
+    kind: str
+    key: str
+    field: str  # dotted path of the naming field inside the entry, for messages
+
+
+@dataclass
+class KindDiff:
+    """What comparing one kind produced: changes, words for the reader, and problems that stop the plan."""
+
+    changes: list[Change] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    issues: list[ConfigIssue] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
 class ReplaceOrder(str, Enum):
     CREATE_FIRST = "create_first"  # the new one must exist before the old one goes (things point at it)
     DELETE_FIRST = "delete_first"  # the key is unique in the account: the old one must go first
@@ -48,12 +79,32 @@ class ReplaceOrder(str, Enum):
 class Api(Protocol):
     """What a kind needs from the client (see client.TelnyxClient)."""
 
-    def list_all(self, path: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]: ...
-    def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]: ...
+    def list_all(
+        self, path: str, params: dict[str, Any] | None = None, transform: Callable[[dict[str, Any]], Any] | None = None
+    ) -> list[Any]: ...
+    def get(self, path: str, params: dict[str, Any] | None = None, *, what: str = "") -> dict[str, Any]: ...
     def post(self, path: str, body: dict[str, Any], *, what: str = "") -> dict[str, Any]: ...
     def create(self, path: str, body: dict[str, Any], *, what: str, recover: Any) -> dict[str, Any]: ...
     def patch(self, path: str, body: dict[str, Any], *, what: str = "") -> dict[str, Any]: ...
     def delete(self, path: str, *, what: str = "") -> dict[str, Any]: ...
+
+
+class DiffContext(Protocol):
+    """What a kind may ask about the rest of the plan while it compares (see diff.py)."""
+
+    def key_of_id(self, kind: str, live_id: str) -> str | None: ...
+    def doomed(self, kind: str, live_id: str) -> bool: ...
+    def known(self, kind: str, key: str) -> bool: ...
+    def source(self, kind: str, key: str) -> Source | None: ...
+
+
+class ApplyContext(Protocol):
+    """What a kind may ask while it applies (see apply.py)."""
+
+    def resolve(self, kind: str, key: str) -> str: ...
+    def record_created(self, kind: str, key: str, live_id: str) -> None: ...
+    def progress(self, kind: str, done: int, total: int, what: str) -> None: ...
+    def step_done(self, step: Step) -> None: ...
 
 
 class Kind:
@@ -72,8 +123,11 @@ class Kind:
     immutable: ClassVar[frozenset[str] | None] = frozenset()
     # Fields sent on create but never read back (so never compared), e.g. a metadata URL the API consumes.
     create_only: ClassVar[frozenset[str]] = frozenset()
+    # Entry fields that steer the tool rather than describe the resource (never compared or sent).
+    control_fields: ClassVar[frozenset[str]] = frozenset()
     replace_order: ClassVar[ReplaceOrder] = ReplaceOrder.CREATE_FIRST
     replace_reason: ClassVar[str] = ""
+    prunable: ClassVar[bool] = True
 
     # --- mapping -------------------------------------------------------------------------------------
 
@@ -92,10 +146,40 @@ class Kind:
         """A config entry that, planned against this live resource, shows no change."""
         return {k: v for k, v in live.attrs.items() if v is not None}
 
+    # --- hooks for kinds that are not plain REST -------------------------------------------------------
+
+    def references(self, entry: Entry) -> Iterable[Reference]:
+        return ()
+
+    def diff(self, entries: list[Entry], live: list[LiveResource], prune: bool, ctx: DiffContext) -> KindDiff | None:
+        """A kind's own comparison; None means the generic one in diff.py."""
+        return None
+
+    def apply_steps(self, api: Api, steps: list[Step], ctx: ApplyContext) -> None:
+        """Carry out consecutive steps of this kind with one op; raise PartialFailure naming what failed."""
+        for step in steps:
+            try:
+                self.run_step(api, step, ctx)
+            except ReconcilerError as exc:
+                raise PartialFailure(exc, [(step.change, exc.message)]) from exc
+            ctx.step_done(step)
+
+    def run_step(self, api: Api, step: Step, ctx: ApplyContext) -> None:
+        change = step.change
+        if step.op is Op.CREATE:
+            created = self.create(api, change.after or {})
+            ctx.record_created(self.name, change.key, created.id)
+        elif step.op is Op.UPDATE:
+            changed = {f.path.split(".")[0] for f in change.fields}
+            self.update(api, str(change.live_id), {k: v for k, v in (change.after or {}).items() if k in changed})
+        else:
+            self.delete(api, str(change.live_id))
+
     # --- calls ---------------------------------------------------------------------------------------
 
-    def fetch(self, api: Api) -> list[LiveResource]:
-        found = (self.from_api(raw) for raw in api.list_all(self.path))
+    def fetch(self, api: Api, fields: frozenset[str] = frozenset()) -> list[LiveResource]:
+        """Every owned live resource. `fields` names the config fields in use, for kinds that can read less."""
+        found = api.list_all(self.path, transform=self.from_api)
         return [resource for resource in found if resource is not None]
 
     def lookup_params(self, key: str) -> dict[str, Any] | None:
