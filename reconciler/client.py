@@ -60,6 +60,23 @@ def check_base_url(base_url: str) -> str:
     )
 
 
+def _usable_key(api_key: str) -> str:
+    """The key trimmed of surrounding whitespace (a stray newline from a file), and checked to fit a header.
+
+    httpx and h11 reject an unfit header value with a message quoting it whole: the key must never get there.
+    """
+    key = api_key.strip()
+    if not key:
+        problem = ApiProblem(detail="no API key was given")
+        raise errors.AuthenticationError(0, "configuring the client", [problem], "Set TELNYX_API_KEY to an API v2 key.")
+    if not (key.isascii() and key.isprintable()):
+        problem = ApiProblem(detail="the API key contains characters that cannot be sent in a header (not shown)")
+        raise errors.AuthenticationError(
+            0, "configuring the client", [problem], "Set TELNYX_API_KEY to the key exactly as the portal shows it."
+        )
+    return key
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -88,8 +105,7 @@ class TelnyxClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        if not api_key:
-            raise errors.AuthenticationError(0, "configuring the client", [], "Set TELNYX_API_KEY to an API v2 key.")
+        api_key = _usable_key(api_key)
         self.base_url = check_base_url(base_url) if transport is None else base_url.rstrip("/")
         self.max_in_flight = max(1, max_in_flight)
         self.max_retries = max_retries
@@ -223,10 +239,10 @@ class TelnyxClient:
     def _send(self, method: str, path: str, params: dict[str, Any] | None, body: dict[str, Any] | None) -> httpx.Response:
         self._wait_for_window()
         with self._slots:
+            with self._lock:
+                self.requests_sent += 1  # counted before sending: an attempt that gets no answer is still one
             started = time.monotonic()
             response = self._http.request(method, path, params=params, json=body)
-            with self._lock:
-                self.requests_sent += 1
             self._note_rate_limit(response)
         log.debug("%s %s -> %s (%.0f ms)", method, path, response.status_code, (time.monotonic() - started) * 1000)
         return response
