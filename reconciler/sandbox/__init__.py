@@ -12,20 +12,35 @@ envelope each API area declares.
 
 Collections (state and seed names) and their endpoints:
 
-    billing_groups   /billing_groups, /billing_groups/{id}
-    access_ips       /access_ip_address, /access_ip_address/{access_ip_address_id}
-    addresses        /addresses, /addresses/{id}
-    sso_providers    /authentication_providers, /authentication_providers/{id}
+    billing_groups          /billing_groups, /billing_groups/{id}
+    access_ips              /access_ip_address, /access_ip_address/{access_ip_address_id}
+    addresses               /addresses, /addresses/{id}
+    sso_providers           /authentication_providers, /authentication_providers/{id}
+    phone_numbers           /phone_numbers, /phone_numbers/{id}, .../{id}/voice, .../{id}/messaging,
+                            /phone_numbers/slim, /voice, /messaging, .../{id}/actions/enable_emergency,
+                            /phone_numbers/actions/verify_ownership
+    mobile_phone_numbers    /v2/mobile_phone_numbers, /v2/mobile_phone_numbers/{id} (the spec's own /v2),
+                            /mobile_phone_numbers/messaging, /mobile_phone_numbers/{id}/messaging
+    phone_number_jobs       /phone_numbers/jobs, /phone_numbers/jobs/{id}, /phone_numbers/jobs/update_phone_numbers,
+                            .../update_emergency_settings, .../delete_phone_numbers   (not seedable)
+    messaging_bulk_updates  /messaging_numbers_bulk_updates, /messaging_numbers_bulk_updates/{order_id}
+
+Large accounts: `generate_account(100_000)` builds a varied, reproducible seed; lists cost
+O(page size); with a `state_path`, changes to a large account go to a journal beside the state
+file (`close()` folds it in). Background jobs run on the sandbox clock: `job_seconds` and
+`job_seconds_per_number` time them, and they advance on each request (or `Sandbox.advance()`).
 
 Module map: `app` (the request pipeline and `Sandbox`), `spec` (contract loading, matching,
 validation helpers), `query` (deepObject query parsing), `errors` (Telnyx error items),
-`store` (state and persistence), `limits` (rate limit, faults), `seed` (seed files),
-`server` (HTTP serving), `resources/` (one module per collection).
+`store` (state, indexes), `persistence` (snapshot and journal), `limits` (rate limit, faults),
+`seed` (seed files and format), `generate` (generated accounts), `server` (HTTP serving),
+`resources/` (one module per collection, plus `listing` and `background` they share).
 """
 
 from __future__ import annotations
 
 from .app import RecordedRequest, Sandbox, SandboxResponse
+from .generate import generate_account
 from .seed import SeedError, load_seed
 from .server import serve_forever
 from .store import State, StateError
@@ -37,6 +52,7 @@ __all__ = [
     "SeedError",
     "State",
     "StateError",
+    "generate_account",
     "load_seed",
     "serve_forever",
 ]

@@ -4,8 +4,9 @@ Owns the order every request goes through: latency (slept outside any lock), aut
 (401 10009), the account rate limit (429 10011), routing against the spec (404 10005 unknown
 path, 405 wrong method, 501 for spec operations no collection implements yet), injected faults,
 request validation against the spec (422 10004 / 10015, 400 for malformed JSON, 404 10006 for a
-malformed id), then the collection handler under the state lock. Errors are rendered in the
-envelope the operation's spec declares. Every request is recorded in `Sandbox.requests`.
+malformed id), then, under the state lock, any background work that has come due on the sandbox
+clock (finished jobs, in the order they finished) and the collection handler. Errors are rendered
+in the envelope the operation's spec declares. Every request is recorded in `Sandbox.requests`.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ import httpx
 
 from .errors import ApiError, ErrorItem, envelope, unexpected
 from .limits import FaultInjector, RateLimiter
-from .resources import Call, Collection, Handler, build_collections
+from .resources import Call, Collection, Handler, Settings, build_collections
 from .seed import apply_seed
 from .server import serving
 from .spec import SERVER_PREFIX, Operation, Spec, load_spec
-from .store import Record, State
+from .store import JOURNAL_THRESHOLD, Record, State
 
 log = logging.getLogger(__name__)
 
@@ -65,20 +66,30 @@ class _Outcome:
 
 
 class Sandbox:
-    """A stateful, local Telnyx API v2 for the collections in `resources.COLLECTIONS`."""
+    """A stateful, local Telnyx API v2 for the collections in `resources.COLLECTIONS`.
+
+    `job_seconds` and `job_seconds_per_number` time background jobs (see resources/background.py);
+    `journal_threshold` is the account size (records) above which the state file is kept as a
+    snapshot plus a journal instead of being rewritten on every change (see persistence.py).
+    `close()` (or leaving a `with Sandbox(...)` block) folds the journal into the snapshot.
+    """
 
     def __init__(self, *, api_key: str = "sandbox-key", state_path: str | Path | None = None,
                  seed: dict[str, Any] | None = None, latency_ms: float = 0, rate_limit: float | None = None,
                  fail_rate: float = 0.0, random_seed: int = 0,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, job_seconds: float = 1.0,
+                 job_seconds_per_number: float = 0.0005, journal_threshold: int = JOURNAL_THRESHOLD) -> None:
+        if job_seconds < 0 or job_seconds_per_number < 0:
+            raise ValueError("job_seconds and job_seconds_per_number must not be negative")
         self._api_key = api_key
         self.spec: Spec = load_spec()
-        self.collections: dict[str, Collection] = build_collections()
+        self.collections: dict[str, Collection] = build_collections(Settings(job_seconds, job_seconds_per_number))
         self._routes: dict[tuple[str, str], Handler] = {}
         for collection in self.collections.values():
             self._routes.update(collection.routes())
         self.state = State(collections=self.collections, path=state_path, random_seed=random_seed,
-                           clock=clock, uses=self._uses)
+                           clock=clock, uses=self._uses, journal_threshold=journal_threshold,
+                           unique={c.name: c.unique_fields for c in self.collections.values()})
         if seed and not self.state.restored:
             apply_seed(self.state, self.collections, seed, self.spec)
         self.latency_ms = latency_ms
@@ -90,6 +101,23 @@ class Sandbox:
     def __repr__(self) -> str:
         # Never show the key.
         return f"Sandbox(collections={list(self.collections)}, state_path={self.state.path})"
+
+    def __enter__(self) -> "Sandbox":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Write everything to the state file in its compact form; the sandbox stays usable."""
+        self.state.close()
+
+    def advance(self) -> None:
+        """Apply the background work due by now on the sandbox clock (requests do this themselves)."""
+        with self.state.lock:
+            due = [item for collection in self.collections.values() for item in collection.due(self.state)]
+            for _, _, run in sorted(due, key=lambda item: (item[0], item[1])):
+                run()
 
     def _uses(self, collection: str, record: Record) -> Any:
         owner = self.collections.get(collection)
@@ -169,6 +197,7 @@ class Sandbox:
                                            title="Not implemented")])
         call = Call(self.state, params, checked.query, checked.body, frozenset(checked.given))
         with self.state.lock:
+            self.advance()
             status, payload = handler(call)
         return _Outcome(status, payload, op)
 

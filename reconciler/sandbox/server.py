@@ -130,6 +130,7 @@ def serving(sandbox: "Sandbox", host: str = "127.0.0.1", port: int = 0) -> Itera
         yield server.base_url()
     finally:
         _stop(server, thread)
+        sandbox.close()
 
 
 def serve_forever(sandbox: "Sandbox", host: str = "127.0.0.1", port: int = 8765,
@@ -145,3 +146,4 @@ def serve_forever(sandbox: "Sandbox", host: str = "127.0.0.1", port: int = 8765,
     finally:
         server.close_connections()
         server.server_close()
+        sandbox.close()  # a clean stop leaves the state file compact

@@ -86,3 +86,47 @@ def codes(response: httpx.Response) -> list[str]:
 
 def pointers(response: httpx.Response) -> list[str | None]:
     return [e.get("source", {}).get("pointer") for e in errors_of(response)]
+
+
+# -- a small account with phone numbers ------------------------------------------------------
+GROUP_ID = "f5586561-8ff0-4291-a0ac-84fe544797bd"
+HQ_ID = "1315261609962112019"
+LAB_ID = "1315261609962112020"
+PROFILE_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+SALES = "1000000000000000001"     # +13125550001, active, tagged, in the billing group, has an external PIN
+E911 = "1000000000000000002"      # +13125550002, emergency enabled at HQ
+TOLL_FREE = "1000000000000000003"  # +18335550003
+PORTING = "1000000000000000004"   # +13125550004, port-out-pending
+LOCKED = "1000000000000000005"    # +13125550005, deletion-locked
+MOBILE = "1100000000000000001"    # +19175550100
+NUMBERS = {SALES: "+13125550001", E911: "+13125550002", TOLL_FREE: "+18335550003", PORTING: "+13125550004",
+           LOCKED: "+13125550005"}
+
+
+def account_seed() -> dict[str, Any]:
+    """Numbers created an hour apart in id order, so the newest-first order is LOCKED ... SALES."""
+    def at(hour: int) -> str:
+        return f"2024-01-01T{hour:02d}:00:00.000Z"
+
+    return {
+        "billing_groups": [{"id": GROUP_ID, "name": "Ops"}],
+        "addresses": [{**ADDRESS, "id": HQ_ID},
+                      {**ADDRESS, "id": LAB_ID, "customer_reference": "LAB-7", "street_address": "1 Lab Road"}],
+        "phone_numbers": [
+            {"id": SALES, "phone_number": NUMBERS[SALES], "tags": ["sales"], "connection_id": "1494404757140276705",
+             "connection_name": "sip-trunk-primary", "billing_group_id": GROUP_ID, "external_pin": "4321",
+             "messaging_profile_id": PROFILE_ID, "customer_reference": "acct-1", "created_at": at(1)},
+            {"id": E911, "phone_number": NUMBERS[E911], "emergency_enabled": True, "emergency_address_id": HQ_ID,
+             "connection_id": "1494404757140276706", "connection_name": "backup-trunk", "created_at": at(2)},
+            {"id": TOLL_FREE, "phone_number": NUMBERS[TOLL_FREE], "tags": ["support"], "created_at": at(3),
+             "usage_payment_method": "channel"},
+            {"id": PORTING, "phone_number": NUMBERS[PORTING], "status": "port-out-pending", "created_at": at(4)},
+            {"id": LOCKED, "phone_number": NUMBERS[LOCKED], "deletion_lock_enabled": True, "tags": ["sales", "vip"],
+             "created_at": at(5)},
+        ],
+        "mobile_phone_numbers": [
+            {"id": MOBILE, "phone_number": "+19175550100", "sim_card_id": "6a09cff1-059b-4dc1-9d4e-0e8e1f0b0c1b",
+             "tags": ["field"], "created_at": at(1)},
+            {"id": "1100000000000000002", "phone_number": "+19175550101", "created_at": at(2)},
+        ],
+    }

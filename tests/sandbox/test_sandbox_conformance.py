@@ -25,13 +25,19 @@ def create(api: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]
     return payload["data"] if "data" in payload else payload
 
 
-def test_every_spec_operation_of_the_four_collections_is_implemented() -> None:
+NOT_YET = ("/integration_secrets", "/portouts", "/addresses/actions", "/addresses/{id}/actions",
+           "/phone_numbers/{id}/actions/bundle_status_change")
+
+
+def test_every_spec_operation_of_the_implemented_areas_is_routed() -> None:
     spec = load_spec()
-    wanted = {key for key in spec.operations
-              if key[1] in COLLECTION_PATHS or key[1].rsplit("/", 1)[0] in COLLECTION_PATHS}
     routed = {key for c in build_collections().values() for key in c.routes()}
-    assert routed == wanted
-    assert len(wanted) == 18
+    assert routed <= set(spec.operations)  # nothing off the contract
+    missing = {key for key in spec.operations if key not in routed}
+    assert missing and all(template.startswith(NOT_YET) for _, template in missing), missing
+    first_four = {key for key in routed if key[1] in COLLECTION_PATHS or key[1].rsplit("/", 1)[0] in COLLECTION_PATHS}
+    assert len(first_four) == 18
+    assert len(routed) == 43
 
 
 def test_billing_group_lifecycle(api: httpx.Client, clock: Any) -> None:

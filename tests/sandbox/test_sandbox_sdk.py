@@ -11,7 +11,7 @@ import telnyx
 from sandbox_support import ADDRESS, KEY, SETTINGS, Clock, check_against_spec
 from telnyx.types.settings_param import SettingsParam
 
-from reconciler.sandbox import Sandbox
+from reconciler.sandbox import Sandbox, generate_account
 from reconciler.sandbox.spec import validate_request
 
 IDP = cast(SettingsParam, SETTINGS)
@@ -125,3 +125,89 @@ def test_sdk_errors_map_to_its_exception_classes(clock: Clock) -> None:
             sdk.authentication_providers.create(name="x", short_name="x", settings={"idp_entity_id": "https://e"})  # type: ignore[typeddict-item]
     assert {e["source"]["pointer"] for e in missing.value.body["errors"]} == {  # type: ignore[index]
         "/settings/idp_sso_target_url", "/settings/idp_cert_fingerprint"}
+
+
+# -- phone numbers, jobs and mobile numbers ------------------------------------------------
+
+@pytest.fixture
+def numbered(clock: Clock) -> Sandbox:
+    return Sandbox(clock=clock, seed=generate_account(60, seed=3, mobile=3), job_seconds=2)
+
+
+def test_phone_numbers_through_the_sdk(numbered: Sandbox) -> None:
+    with sdk_client(numbered) as sdk:
+        listed = list(sdk.phone_numbers.list(page_size=25))  # auto-paginates over 3 pages
+        assert len(listed) == 60 and len({n.id for n in listed}) == 60
+        assert listed[0].created_at and listed[-1].created_at and listed[0].created_at > listed[-1].created_at
+        assert all(n.external_pin is None for n in listed)
+        tagged = list(sdk.phone_numbers.list(filter={"tag": "sales", "status": "active"}, page_size=5))
+        assert tagged and all("sales" in n.tags for n in tagged)
+        active = next(n for n in listed if n.status == "active" and n.phone_number_type == "local")
+        detail = sdk.phone_numbers.retrieve(active.id).data
+        assert detail is not None and detail.phone_number == active.phone_number
+        updated = sdk.phone_numbers.update(active.id, tags=["sdk"], customer_reference="via-sdk").data
+        assert updated is not None and updated.tags == ["sdk"] and updated.customer_reference == "via-sdk"
+        voice = sdk.phone_numbers.voice.retrieve(active.id).data
+        assert voice is not None and voice.emergency is not None
+        assert voice.emergency.emergency_enabled == detail.emergency_enabled
+        changed = sdk.phone_numbers.voice.update(active.id, usage_payment_method="channel").data
+        assert changed is not None and changed.usage_payment_method == "channel"
+        assert len(list(sdk.phone_numbers.voice.list(page_size=50))) == 60
+        messaging = sdk.phone_numbers.messaging.retrieve(active.id).data
+        assert messaging is not None and messaging.phone_number == active.phone_number
+        assert len(list(sdk.phone_numbers.messaging.list(page_size=50))) == 60
+        slim = list(sdk.phone_numbers.slim_list(include_tags=True, page_size=50))
+        assert len(slim) == 60
+        owned = sdk.phone_numbers.actions.verify_ownership(phone_numbers=[active.phone_number or ""]).data
+        assert owned is not None and owned.found and owned.found[0].id == active.id
+
+
+def test_jobs_through_the_sdk(numbered: Sandbox, clock: Clock) -> None:
+    with sdk_client(numbered) as sdk:
+        active = [n for n in sdk.phone_numbers.list(filter={"status": "active"}, page_size=10)
+                  if not n.deletion_lock_enabled][:4]
+        update = sdk.phone_numbers.jobs.update_batch(phone_numbers=[n.id for n in active[:3]], tags=["batch"]).data
+        assert update is not None and update.status == "pending" and update.id
+        delete = sdk.phone_numbers.jobs.delete_batch(phone_numbers=[active[3].phone_number or ""]).data
+        assert delete is not None and delete.type == "delete_phone_numbers"
+        address = numbered.state.all("addresses")[0]["id"]
+        emergency = sdk.phone_numbers.jobs.update_emergency_settings_batch(
+            phone_numbers=[active[0].id], emergency_enabled=True, emergency_address_id=address).data
+        assert emergency is not None and emergency.status == "pending"
+        assert [j.id for j in sdk.phone_numbers.jobs.list()] == [emergency.id, delete.id, update.id]
+        clock.advance(10)
+        done = sdk.phone_numbers.jobs.retrieve(update.id).data
+        assert done is not None and done.status == "completed" and done.successful_operations
+        assert len(done.successful_operations) == 3 and not done.pending_operations
+        assert sdk.phone_numbers.retrieve(active[0].id).data.tags == ["batch"]  # type: ignore[union-attr]
+        with pytest.raises(telnyx.NotFoundError):
+            sdk.phone_numbers.retrieve(active[3].id)
+        voice = sdk.phone_numbers.voice.retrieve(active[0].id).data
+        assert voice is not None and voice.emergency is not None and voice.emergency.emergency_address_id == address
+        enabled = sdk.phone_numbers.actions.enable_emergency(active[1].id, emergency_enabled=True,
+                                                             emergency_address_id=address).data
+        assert enabled is not None and enabled.emergency is not None
+        assert enabled.emergency.emergency_status == "provisioning"
+        order = sdk.messaging_numbers_bulk_updates.create(
+            messaging_profile_id="dd50eba1-a0c0-4563-9925-b25e842a7cb6", numbers=[active[0].phone_number or ""]).data
+        assert order is not None and order.order_id and order.pending == [active[0].phone_number]
+        clock.advance(10)
+        finished = sdk.messaging_numbers_bulk_updates.retrieve(order.order_id).data
+        assert finished is not None and finished.success == [active[0].phone_number]
+        with pytest.raises(telnyx.UnprocessableEntityError):
+            sdk.phone_numbers.jobs.update_batch(phone_numbers=[active[0].id])
+
+
+def test_mobile_numbers_through_the_sdk(numbered: Sandbox) -> None:
+    with sdk_client(numbered) as sdk:
+        mobiles = list(sdk.mobile_phone_numbers.list(page_size=2))  # two pages
+        assert len(mobiles) == 3 and all(m.record_type == "mobile_phone_number" for m in mobiles)
+        first = mobiles[0]
+        assert first.id
+        updated = sdk.mobile_phone_numbers.update(first.id, tags=["fleet"], noise_suppression=True).data
+        assert updated is not None and updated.tags == ["fleet"] and updated.noise_suppression == "both"
+        fetched = sdk.mobile_phone_numbers.retrieve(first.id).data
+        assert fetched is not None and fetched.tags == ["fleet"]
+        messaging = sdk.mobile_phone_numbers.messaging.retrieve(first.id).data
+        assert messaging is not None and messaging.phone_number == first.phone_number
+        assert len(list(sdk.mobile_phone_numbers.messaging.list(page_size=2))) == 3

@@ -1,22 +1,30 @@
 """The registry of implemented collections: one module per collection, listed once here.
 
-Adding a collection (phone numbers, mobile numbers, integration secrets, port-outs) is one new
-module with a `Collection` subclass and one line in `COLLECTIONS`.
+Adding a collection (integration secrets, port-outs) is one new module with a `Collection`
+subclass and one line in `COLLECTIONS`. The order matters to seeds: a seed is applied in this
+order, so what is referenced (billing groups, addresses) exists before what references it.
 """
 
 from __future__ import annotations
 
 from .access_ips import AccessIps
 from .addresses import Addresses
-from .base import Call, Collection, Handler, Reply
+from .base import Call, Collection, Due, Handler, Reply, Settings
 from .billing_groups import BillingGroups
+from .messaging_bulk_updates import MessagingBulkUpdates
+from .mobile_phone_numbers import MobilePhoneNumbers
+from .phone_number_jobs import PhoneNumberJobs
+from .phone_numbers import PhoneNumbers
 from .sso_providers import SsoProviders
 
-COLLECTIONS: tuple[type[Collection], ...] = (BillingGroups, AccessIps, Addresses, SsoProviders)
+COLLECTIONS: tuple[type[Collection], ...] = (
+    BillingGroups, AccessIps, Addresses, SsoProviders, PhoneNumbers, MobilePhoneNumbers, PhoneNumberJobs,
+    MessagingBulkUpdates,
+)
 
 
-def build_collections() -> dict[str, Collection]:
-    return {cls.name: cls() for cls in COLLECTIONS}
+def build_collections(settings: Settings | None = None) -> dict[str, Collection]:
+    return {cls.name: cls(settings) for cls in COLLECTIONS}
 
 
-__all__ = ["COLLECTIONS", "Call", "Collection", "Handler", "Reply", "build_collections"]
+__all__ = ["COLLECTIONS", "Call", "Collection", "Due", "Handler", "Reply", "Settings", "build_collections"]

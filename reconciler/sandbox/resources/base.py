@@ -5,13 +5,17 @@ kind and resource schema, mapping `(METHOD, spec path template)` to handlers, an
 build a stored record from create fields or a seed. Handlers receive a `Call` whose query and
 body have already been validated against the spec (with query defaults filled in), run under
 the state lock, and return `(status, body)` or raise `ApiError`.
+
+Collections with background work (jobs) answer `due()` with what has become due on the sandbox
+clock; the dispatcher runs it, in time order, before each handler. `Settings` carries the
+sandbox options collections read (job timing).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Iterable, Mapping
+from typing import Any, Callable, ClassVar, Iterable, Mapping, Sequence
 
 from ..errors import bad_value, not_found
 from ..store import IdKind, Record, State
@@ -33,6 +37,17 @@ class Call:
 
 
 Handler = Callable[[Call], Reply]
+# Background work that has become due: (when, as a timestamp; a tie-breaking id; the work).
+Due = tuple[str, str, Callable[[], None]]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sandbox options the collections read. A background job waits `pending` for half of
+    `job_seconds`, then runs until `job_seconds + job_seconds_per_number x numbers` after creation."""
+
+    job_seconds: float = 1.0
+    job_seconds_per_number: float = 0.0005
 
 
 class Collection:
@@ -42,6 +57,11 @@ class Collection:
     schema: ClassVar[str]  # spec pointer of the resource schema; seeded records are checked against it
     id_param: ClassVar[str] = "id"
     wrap_single: ClassVar[bool] = True  # `{"data": resource}`; some areas answer with the bare resource
+    unique_fields: ClassVar[tuple[str, ...]] = ()  # indexed by the state: `state.lookup(name, field, value)`
+    seedable: ClassVar[bool] = True
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
 
     def routes(self) -> dict[tuple[str, str], Handler]:
         raise NotImplementedError
@@ -57,6 +77,10 @@ class Collection:
     def uses(self, record: Record) -> Iterable[tuple[str, str]]:
         """The `(collection, id)` pairs this record references, for "resource in use" checks."""
         return ()
+
+    def due(self, state: State) -> list[Due]:
+        """Background work whose time has come on the sandbox clock (none by default)."""
+        return []
 
     # -- shared building blocks ------------------------------------------------------------
     def fetch(self, call: Call) -> Record:
@@ -79,15 +103,16 @@ class Collection:
 
     def server_fields(self, state: State, fields: Mapping[str, Any]) -> Record:
         """id and timestamps, unless a seed supplies them."""
-        now = state.now()
+        created = fields["created_at"] if "created_at" in fields else state.now()
         return {
             "id": str(fields.get("id") or state.new_id(self.id_kind)),
-            "created_at": fields.get("created_at", now),
-            "updated_at": fields.get("updated_at", fields.get("created_at", now)),
+            "created_at": created,
+            "updated_at": fields.get("updated_at", created),
         }
 
 
-def paginate(records: list[Record], query: Mapping[str, Any]) -> tuple[list[Record], dict[str, int]]:
+def paginate(records: Sequence[Any], query: Mapping[str, Any]) -> tuple[Sequence[Any], dict[str, int]]:
+    """One page of any sequence (records or ids) and its `meta`; slicing costs O(page size)."""
     page = query.get("page") or {}
     number, size = int(page.get("number", 1)), int(page.get("size", 20))
     # Some areas' specs omit `minimum`; a page before the first or of no rows makes no sense.
@@ -107,11 +132,11 @@ def sort_records(records: list[Record], sort: str) -> list[Record]:
     """`name` ascending, `-name` descending; ties keep creation order (reversed when descending)."""
     field = sort.lstrip("-")
     indexed = list(enumerate(records))
-    indexed.sort(key=lambda pair: (_sortable(pair[1].get(field)), pair[0]), reverse=sort.startswith("-"))
+    indexed.sort(key=lambda pair: (sortable(pair[1].get(field)), pair[0]), reverse=sort.startswith("-"))
     return [record for _, record in indexed]
 
 
-def _sortable(value: Any) -> tuple[int, Any]:
+def sortable(value: Any) -> tuple[int, Any]:
     if value is None:
         return (0, "")
     if isinstance(value, str):
