@@ -72,6 +72,10 @@ class Context:
         if self.on_progress is not None:
             self.on_progress(Progress(kind, done, total, what))
 
+    def steps_done(self, steps: list[Step]) -> None:
+        """Many steps finished at once (a batch kind reports its own progress)."""
+        self.finished.extend(steps)
+
     def step_done(self, step: Step) -> None:
         self.finished.append(step)
         if self.on_progress is not None:

@@ -31,7 +31,7 @@ log = logging.getLogger("reconciler.client")
 
 DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
 MAX_PAGE_SIZE = 250
-RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+RETRY_STATUSES = frozenset({408, 409, 429, 500, 501, 502, 503, 504})
 MAX_BACKOFF = 8.0
 MAX_RETRY_AFTER = 60.0
 STATUS_ERRORS: dict[int, type[ApiError]] = {

@@ -54,7 +54,11 @@ class Settings(BaseModel):
     def _known_kinds(cls, value: list[str]) -> list[str]:
         unknown = [k for k in value if k not in KINDS]
         if unknown:
-            raise ValueError(f"unknown kind(s) {', '.join(unknown)}; expected some of: {', '.join(KINDS)}")
+            prunable = [k for k, kind in KINDS.items() if kind.prunable]
+            raise ValueError(f"unknown kind(s) {', '.join(unknown)}; expected some of: {', '.join(prunable)}")
+        fixed = [k for k in value if not KINDS[k].prunable]
+        if fixed:
+            raise ValueError(f"{', '.join(fixed)} cannot be pruned: remove a number from the account with `release: true` on its entry")
         return value
 
 
@@ -94,7 +98,16 @@ def config_model() -> type[BaseModel]:
         SETTINGS_KEY: (Settings | None, Field(default=None, description="Settings of the reconciler itself.")),
     }
     for name, kind in KINDS.items():
-        fields[name] = (list[kind.model] | None, Field(default=None, description=f"Desired {kind.title}s."))  # type: ignore[name-defined]
+        block = create_model(
+            f"{kind.model.__name__}Block",
+            __config__=ConfigDict(extra="forbid"),
+            defaults=(dict[str, Any], Field(default_factory=dict, description="Values every entry gets unless it sets its own.")),
+            entries=(list[kind.model], Field(default_factory=list)),  # type: ignore[name-defined]
+        )
+        fields[name] = (
+            list[kind.model] | block | None,  # type: ignore[name-defined]
+            Field(default=None, description=f"Desired {kind.title}s: a list, or `defaults:` and `entries:`."),
+        )
     return create_model("TelnyxAccountConfig", __config__=ConfigDict(extra="forbid"), **fields)
 
 

@@ -11,15 +11,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from deepdiff import DeepDiff
-from pydantic import BaseModel
-
+from reconciler.compare import desired_view, field_changes, project
 from reconciler.config import DesiredState, Source
 from reconciler.errors import ConfigIssue
 from reconciler.kinds import KINDS, Entry, Kind, LiveResource
 from reconciler.kinds.base import KindDiff
 from reconciler.order import kind_order
-from reconciler.plan import Action, Change, FieldChange
+from reconciler.plan import Action, Change
 
 
 @dataclass
@@ -139,35 +137,6 @@ def _pick(kind: Kind, entry: Entry, candidates: list[LiveResource]) -> tuple[Liv
     return chosen, [c for c in candidates if c is not chosen]
 
 
-def desired_view(kind: Kind, entry: Entry) -> dict[str, Any]:
-    """What an entry asks for, as compared with the account (create-only and control fields left out)."""
-    hidden = kind.create_only | kind.control_fields
-    return {k: v for k, v in entry.managed().items() if k not in hidden}
-
-
-def project(live: dict[str, Any], wanted: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
-    """The live values at the places `wanted` sets, descending into nested models."""
-    view: dict[str, Any] = {}
-    for name, value in wanted.items():
-        current = live.get(name)
-        sub = _nested_model(model, name)
-        if sub is not None and isinstance(value, dict) and isinstance(current, dict):
-            view[name] = project(current, value, sub)
-        else:
-            view[name] = current
-    return view
-
-
-def _nested_model(model: type[BaseModel], name: str) -> type[BaseModel] | None:
-    info = model.model_fields.get(name)
-    if info is None:
-        return None
-    for candidate in (info.annotation, *getattr(info.annotation, "__args__", ())):
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return candidate
-    return None
-
-
 def _compare(kind: Kind, entry: Entry, live: LiveResource | None) -> Change | None:
     key = kind.key_of(entry)
     if live is None:
@@ -184,21 +153,6 @@ def _compare(kind: Kind, entry: Entry, live: LiveResource | None) -> Change | No
             kind.name, key, Action.REPLACE, current, entry.managed(), tuple(fields), reason, live.id, entry.prevent_destroy
         )
     return Change(kind.name, key, Action.UPDATE, current, wanted, tuple(fields), "", live.id, entry.prevent_destroy)
-
-
-def field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
-    """Each changed value as a dotted path with its old and new value, in a stable order."""
-    tree = DeepDiff(before, after, view="tree", verbose_level=2)
-    found = []
-    for group in tree.values():
-        for level in group:
-            path = ".".join(str(p) for p in level.path(output_format="list"))
-            found.append(FieldChange(path, _plain(level.t1), _plain(level.t2)))
-    return sorted(found, key=lambda f: f.path)
-
-
-def _plain(value: Any) -> Any:
-    return None if type(value).__name__ == "NotPresent" else value
 
 
 def _duplicate(kind: Kind, resource: LiveResource, key: str) -> Change:

@@ -96,8 +96,8 @@ def plan_from_account(api: Api, desired: DesiredState, targets: Iterable[Target]
     return make_plan(desired, fetch_live(api, kinds_in_scope(desired, targets), desired), targets)
 
 
-def check_plan(plan: Plan, desired: DesiredState, force: bool = False) -> None:
-    check_safety(plan, desired.settings.safety.limits(), force)
+def check_plan(plan: Plan, desired: DesiredState, force: bool = False, allow_release: bool = False) -> None:
+    check_safety(plan, desired.settings.safety.limits(), force, allow_release)
 
 
 def apply_plan(api: Api, plan: Plan, on_progress: OnProgress | None = None) -> list[Change]:

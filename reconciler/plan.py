@@ -57,6 +57,7 @@ class Change:
     reason: str = ""
     live_id: str | None = None
     protected: bool = False
+    irreversible: bool = False  # cannot be undone by another apply (a released phone number is gone)
 
     @property
     def address(self) -> str:
@@ -73,6 +74,7 @@ class Change:
             "changed_fields": [asdict(f) for f in self.fields],
             "reason": self.reason,
             "protected": self.protected,
+            "irreversible": self.irreversible,
         }
 
     @classmethod
@@ -87,6 +89,7 @@ class Change:
             reason=data.get("reason", ""),
             live_id=data.get("live_id"),
             protected=data.get("protected", False),
+            irreversible=data.get("irreversible", False),
         )
 
 
@@ -154,13 +157,21 @@ class SafetyLimits:
     min_existing: int = 10
 
 
-def check_safety(plan: Plan, limits: SafetyLimits, force: bool = False) -> None:
-    """Raise UnsafePlanError if the plan destroys a protected resource, or (unless forced) too much at once."""
+def check_safety(plan: Plan, limits: SafetyLimits, force: bool = False, allow_irreversible: bool = False) -> None:
+    """Raise UnsafePlanError if the plan destroys a protected resource, does what cannot be undone without
+    being allowed to, or (unless forced) changes too much at once."""
     protected = [c.address for c in plan.changes if c.protected and c.action.destroys]
     if protected:
         raise UnsafePlanError(
             f"the plan would destroy resources marked prevent_destroy: {', '.join(protected)}",
             "Change the config so these are not replaced or deleted, or remove prevent_destroy from them first.",
+        )
+    irreversible = [c.address for c in plan.changes if c.irreversible]
+    if irreversible and not allow_irreversible:
+        shown = ", ".join(irreversible[:10]) + (f" and {len(irreversible) - 10} more" if len(irreversible) > 10 else "")
+        raise UnsafePlanError(
+            f"the plan releases {len(irreversible)} phone number(s), which cannot be undone: {shown}",
+            "If that is intended, apply again with --allow-release; otherwise remove `release: true` from them.",
         )
     if force:
         return

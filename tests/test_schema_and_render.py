@@ -70,7 +70,9 @@ def test_json_is_the_documented_versioned_document() -> None:
     assert document["summary"] == {"create": 1, "update": 1, "replace": 1, "delete": 1}
     update = document["changes"][1]
     assert update["changed_fields"] == [{"path": "name", "before": "Old", "after": "New"}]
-    assert set(update) == {"kind", "key", "action", "live_id", "before", "after", "changed_fields", "reason", "protected"}
+    assert set(update) == {
+        "kind", "key", "action", "live_id", "before", "after", "changed_fields", "reason", "protected", "irreversible"
+    }
 
 
 def test_markdown_is_a_table_with_escaped_cells() -> None:

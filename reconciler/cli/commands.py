@@ -58,7 +58,7 @@ def plan(
     with api_client(settings) as client:
         the_plan = pipeline.plan_from_account(client, desired, parsed)
     render.render(the_plan, fmt, sys.stdout)
-    pipeline.check_plan(the_plan, desired, force)
+    pipeline.check_plan(the_plan, desired, force, allow_release=True)  # apply asks for --allow-release
     if out:
         _write_planfile(Path(out), the_plan, config, targets, force)
         click.echo(f"Saved the plan to {out} (checksum {the_plan.checksum[:12]}).", err=True)
@@ -68,10 +68,13 @@ def plan(
 @cli.command()
 @click.argument("config", nargs=-1, type=click.Path())
 @click.option("--auto-approve", is_flag=True, help="Apply without asking.")
+@click.option("--allow-release", is_flag=True, help="Allow releasing phone numbers marked `release: true` (irreversible).")
 @target_option
 @force_option
 @click.pass_obj
-def apply(settings: Settings, config: tuple[str, ...], auto_approve: bool, targets: tuple[str, ...], force: bool) -> int:
+def apply(
+    settings: Settings, config: tuple[str, ...], auto_approve: bool, allow_release: bool, targets: tuple[str, ...], force: bool
+) -> int:
     """Make the account match the config, or apply a saved PLANFILE exactly."""
     saved = _read_planfile(Path(config[0])) if len(config) == 1 and Path(config[0]).is_file() else None
     if saved is not None:
@@ -88,7 +91,7 @@ def apply(settings: Settings, config: tuple[str, ...], auto_approve: bool, targe
             if saved is not None:
                 click.echo("No changes: the account matches the config.")
             return EXIT_OK
-        pipeline.check_plan(the_plan, desired, force)
+        pipeline.check_plan(the_plan, desired, force, allow_release)
         if saved is None and not auto_approve:
             _confirm()
         done = pipeline.apply_plan(client, the_plan, on_progress=show_progress)

@@ -7,6 +7,8 @@ from reconciler.kinds.access_ips import AccessIps
 from reconciler.kinds.addresses import Addresses
 from reconciler.kinds.base import Entry, Kind, LiveResource
 from reconciler.kinds.billing_groups import BillingGroups
+from reconciler.kinds.mobile_phone_numbers import MobilePhoneNumbers
+from reconciler.kinds.phone_numbers import PhoneNumbers
 from reconciler.kinds.sso_providers import SsoProviders
 
 KINDS: dict[str, Kind] = {
@@ -16,6 +18,8 @@ KINDS: dict[str, Kind] = {
         AccessIps(),
         Addresses(),
         SsoProviders(),
+        PhoneNumbers(),
+        MobilePhoneNumbers(),
     )
 }
 

@@ -1,0 +1,59 @@
+"""Pure comparison helpers shared by the generic diff and by kinds with their own: what an entry asks
+for, the live values at the same places, and the field-level differences between the two.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from deepdiff import DeepDiff
+from pydantic import BaseModel
+
+from reconciler.plan import FieldChange
+
+if TYPE_CHECKING:
+    from reconciler.kinds.base import Entry, Kind
+
+
+def desired_view(kind: Kind, entry: Entry) -> dict[str, Any]:
+    """What an entry asks for, as compared with the account (create-only and control fields left out)."""
+    hidden = kind.create_only | kind.control_fields
+    return {k: v for k, v in entry.managed().items() if k not in hidden}
+
+
+def project(live: dict[str, Any], wanted: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+    """The live values at the places `wanted` sets, descending into nested models."""
+    view: dict[str, Any] = {}
+    for name, value in wanted.items():
+        current = live.get(name)
+        sub = _nested_model(model, name)
+        if sub is not None and isinstance(value, dict) and isinstance(current, dict):
+            view[name] = project(current, value, sub)
+        else:
+            view[name] = current
+    return view
+
+
+def _nested_model(model: type[BaseModel], name: str) -> type[BaseModel] | None:
+    info = model.model_fields.get(name)
+    if info is None:
+        return None
+    for candidate in (info.annotation, *getattr(info.annotation, "__args__", ())):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
+    """Each changed value as a dotted path with its old and new value, in a stable order."""
+    tree = DeepDiff(before, after, view="tree", verbose_level=2)
+    found = []
+    for group in tree.values():
+        for level in group:
+            path = ".".join(str(p) for p in level.path(output_format="list"))
+            found.append(FieldChange(path, _plain(level.t1), _plain(level.t2)))
+    return sorted(found, key=lambda f: f.path)
+
+
+def _plain(value: Any) -> Any:
+    return None if type(value).__name__ == "NotPresent" else value

@@ -1,0 +1,53 @@
+"""Mobile phone numbers the account owns, and their settings. Key: `phone_number` in E.164.
+
+The API lists them at /v2/mobile_phone_numbers (the literal /v2 is part of the path in Telnyx's own
+contract, below the /v2 base URL) and updates them one at a time: it has no batch call for them.
+`noise_suppression` is left out: the API reads it as a string and writes it as a boolean.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from reconciler.kinds.base import LiveResource
+from reconciler.kinds.owned_numbers import CallForwarding, CallRecording, CnamListing, NumberEntry, OwnedNumbers, _Settings
+
+SETTINGS = (
+    "tags", "customer_reference", "connection_id", "inbound_call_screening", "caller_id_name_enabled",
+    "call_forwarding", "call_recording", "cnam_listing", "inbound", "outbound",
+)
+
+
+class Interception(_Settings):
+    interception_app_id: str | None = None
+
+
+class MobilePhoneNumber(NumberEntry):
+    inbound_call_screening: Literal["disabled", "reject_calls", "flag_calls"] | None = None
+    caller_id_name_enabled: bool | None = None
+    call_forwarding: CallForwarding | None = None
+    call_recording: CallRecording | None = None
+    cnam_listing: CnamListing | None = None
+    inbound: Interception | None = None
+    outbound: Interception | None = None
+
+
+class MobilePhoneNumbers(OwnedNumbers):
+    name = "mobile_phone_numbers"
+    title = "mobile phone number"
+    model = MobilePhoneNumber
+    path = "/v2/mobile_phone_numbers"
+
+    def from_api(self, raw: dict[str, Any]) -> LiveResource | None:
+        attrs: dict[str, Any] = {k: raw.get(k) for k in SETTINGS}
+        attrs["tags"] = sorted(set(raw.get("tags") or []))
+        attrs["phone_number"] = raw["phone_number"]
+        attrs["status"] = raw.get("status") or "active"
+        for direction in ("inbound", "outbound"):
+            if isinstance(attrs[direction], dict):
+                attrs[direction] = {"interception_app_id": attrs[direction].get("interception_app_id")}
+        return LiveResource(raw["phone_number"], str(raw["id"]), attrs, raw.get("created_at", ""))
+
+    def export(self, live: LiveResource) -> dict[str, Any]:
+        keep = ("phone_number", "tags", "customer_reference", "connection_id", "inbound_call_screening")
+        return {k: live.attrs[k] for k in keep if live.attrs.get(k) not in (None, [])}

@@ -1,0 +1,173 @@
+"""Telnyx background jobs for phone numbers: submit in chunks of at most 1,000 numbers, poll until done.
+
+Each request sets one value for all its numbers; a job's answer names the numbers that succeeded and,
+for each that failed, why. Polling waits until the job's own estimate of completion (`etc`) before the
+first look, then backs off; when several jobs are running, one list call reads up to 250 of them at once.
+Submitting a job is not idempotent in the API's sense, but every job this tool sends sets values, so a
+retried submission has the same effect as one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from reconciler.errors import ReconcilerError
+from reconciler.kinds.base import Api
+
+MAX_NUMBERS_PER_JOB = 1000
+JOBS_PATH = "/phone_numbers/jobs"
+MESSAGING_BULK_PATH = "/messaging_numbers_bulk_updates"
+FIRST_WAIT = 0.5
+MAX_WAIT = 8.0
+GIVE_UP_AFTER = 3600.0
+LIST_POLL_FROM = 3  # jobs in flight from which one list call is cheaper than one GET per job
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """One value to set on many numbers: `endpoint` is update_phone_numbers, update_emergency_settings, ..."""
+
+    endpoint: str
+    body: dict[str, Any]
+    numbers: list[str]
+
+    def chunks(self) -> list[dict[str, Any]]:
+        return [
+            {**self.body, "phone_numbers": self.numbers[i : i + MAX_NUMBERS_PER_JOB]}
+            for i in range(0, len(self.numbers), MAX_NUMBERS_PER_JOB)
+        ]
+
+
+@dataclass
+class JobOutcome:
+    succeeded: set[str] = field(default_factory=set)
+    failed: dict[str, str] = field(default_factory=dict)
+    jobs: int = 0
+    polls: int = 0
+
+
+@dataclass
+class _Running:
+    id: str
+    type: str
+    numbers: list[str]
+    etc: float
+
+
+def group_requests(endpoint: str, wanted: dict[str, dict[str, Any]]) -> list[JobRequest]:
+    """Numbers -> body, grouped so that every distinct body is one request (in a stable order)."""
+    groups: dict[str, list[str]] = {}
+    bodies: dict[str, dict[str, Any]] = {}
+    for number, body in wanted.items():
+        canonical = json.dumps(body, sort_keys=True)
+        groups.setdefault(canonical, []).append(number)
+        bodies[canonical] = body
+    return [JobRequest(endpoint, bodies[c], sorted(numbers)) for c, numbers in sorted(groups.items())]
+
+
+def run_jobs(
+    api: Api,
+    requests: list[JobRequest],
+    on_progress: Callable[[int, int], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], float] = time.time,
+) -> JobOutcome:
+    """Submit every request, wait for every job, and say which numbers succeeded and which failed."""
+    outcome = JobOutcome()
+    total = sum(len(r.numbers) for r in requests)
+    running: dict[str, _Running] = {}
+    for request in requests:
+        for body in request.chunks():
+            job = api.post(f"{JOBS_PATH}/{request.endpoint}", body, what=f"submitting a {request.endpoint} job")
+            running[job["id"]] = _Running(job["id"], request.endpoint, body["phone_numbers"], _epoch(job.get("etc"), now()))
+            outcome.jobs += 1
+    deadline = now() + GIVE_UP_AFTER
+    wait = FIRST_WAIT
+    while running:
+        soonest = min(job.etc for job in running.values())
+        sleep(min(max(soonest - now(), wait), MAX_WAIT))
+        for job in _poll(api, running, outcome):
+            _record(job, running.pop(job["id"]), outcome)
+            if on_progress is not None:
+                on_progress(len(outcome.succeeded) + len(outcome.failed), total)
+        if now() > deadline and running:
+            raise ReconcilerError(
+                f"{len(running)} phone number job(s) did not finish within {GIVE_UP_AFTER / 60:.0f} minutes",
+                "They may still complete; run `plan` later to see what is left.",
+            )
+        wait = min(wait * 2, MAX_WAIT)
+    return outcome
+
+
+def run_messaging_updates(
+    api: Api, profiles: dict[str, str], sleep: Callable[[float], None] = time.sleep
+) -> dict[str, str]:
+    """Move numbers between messaging profiles with bulk updates; the numbers that failed, with why."""
+    failed: dict[str, str] = {}
+    for request in group_requests("messaging", {n: {"messaging_profile_id": p} for n, p in profiles.items()}):
+        for start in range(0, len(request.numbers), MAX_NUMBERS_PER_JOB):
+            numbers = request.numbers[start : start + MAX_NUMBERS_PER_JOB]
+            body = {"messaging_profile_id": request.body["messaging_profile_id"], "numbers": numbers}
+            order = api.post(MESSAGING_BULK_PATH, body, what="submitting a messaging profile bulk update")
+            failed.update(_wait_for_order(api, order, sleep))
+    return failed
+
+
+def _wait_for_order(api: Api, order: dict[str, Any], sleep: Callable[[float], None]) -> dict[str, str]:
+    wait = FIRST_WAIT
+    waited = 0.0
+    while order.get("pending") and waited < GIVE_UP_AFTER:
+        sleep(wait)
+        waited += wait
+        order = api.get(f"{MESSAGING_BULK_PATH}/{order['order_id']}", what="polling a messaging bulk update")["data"]
+        wait = min(wait * 2, MAX_WAIT)
+    failed = {n: "the messaging profile could not be set" for n in order.get("failed") or []}
+    failed.update({n: "the messaging bulk update did not finish" for n in order.get("pending") or []})
+    return failed
+
+
+def _poll(api: Api, running: dict[str, _Running], outcome: JobOutcome) -> list[dict[str, Any]]:
+    """The jobs among `running` that have finished."""
+    seen: dict[str, dict[str, Any]] = {}
+    if len(running) >= LIST_POLL_FROM:
+        for job_type in sorted({job.type for job in running.values()}):
+            listed = api.get(JOBS_PATH, {"filter[type]": job_type, "page[size]": 250}, what="polling phone number jobs")
+            outcome.polls += 1
+            seen.update({job["id"]: job for job in listed.get("data") or [] if job.get("id") in running})
+    for job_id in [j for j in running if j not in seen]:
+        seen[job_id] = api.get(f"{JOBS_PATH}/{job_id}", what=f"polling phone number job {job_id}")["data"]
+        outcome.polls += 1
+    return [job for job in seen.values() if job.get("status") not in ("pending", "in_progress")]
+
+
+def _record(job: dict[str, Any], running: _Running, outcome: JobOutcome) -> None:
+    for item in job.get("successful_operations") or []:
+        outcome.succeeded.add(str(item.get("phone_number")))
+    for item in job.get("failed_operations") or []:
+        outcome.failed[str(item.get("phone_number"))] = _reason(item.get("errors") or [])
+    if job.get("status") in ("failed", "expired"):
+        for number in running.numbers:
+            if number not in outcome.succeeded:
+                outcome.failed.setdefault(number, f"the job {job['status']}")
+
+
+def _reason(errors: list[dict[str, Any]]) -> str:
+    parts = []
+    for error in errors:
+        text = str(error.get("detail") or error.get("title") or "failed")
+        parts.append(f"{text} [code {error['code']}]" if error.get("code") else text)
+    return "; ".join(parts) or "failed (no reason given)"
+
+
+def _epoch(text: str | None, fallback: float) -> float:
+    if not text:
+        return fallback
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return fallback
