@@ -115,6 +115,7 @@ class TelnyxClient:
         self.requests_sent = 0
         self._slots = threading.BoundedSemaphore(self.max_in_flight)
         self._lock = threading.Lock()
+        self._in_flight = 0
         self._paused_until = 0.0
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -241,20 +242,28 @@ class TelnyxClient:
         with self._slots:
             with self._lock:
                 self.requests_sent += 1  # counted before sending: an attempt that gets no answer is still one
+                self._in_flight += 1
             started = time.monotonic()
-            response = self._http.request(method, path, params=params, json=body)
+            try:
+                response = self._http.request(method, path, params=params, json=body)
+            finally:
+                with self._lock:
+                    self._in_flight -= 1
             self._note_rate_limit(response)
         log.debug("%s %s -> %s (%.0f ms)", method, path, response.status_code, (time.monotonic() - started) * 1000)
         return response
 
     def _note_rate_limit(self, response: httpx.Response) -> None:
-        """Pause before the limit is hit: when the window has no requests left, wait for its reset."""
+        """Pause before the limit is hit: when the window has no more requests left than are already in
+        flight (each of which will spend one), wait for its reset."""
         remaining = response.headers.get("x-ratelimit-remaining")
         reset = response.headers.get("x-ratelimit-reset")
         if remaining is None or reset is None:
             return
         try:
-            if int(remaining) > 0:
+            with self._lock:
+                others = self._in_flight
+            if int(remaining) > others:
                 return
             pause = min(float(reset), MAX_RETRY_AFTER)
         except ValueError:
