@@ -31,6 +31,7 @@ class Progress:
 
 
 OnProgress = Callable[[Progress], None]
+OnCreated = Callable[[Change, str], None]  # a change's resource was created with this live id
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Context:
     plan: Plan
     kinds: dict[str, Kind]
     on_progress: OnProgress | None = None
+    on_created: OnCreated | None = None
     total: int = 0
     created: dict[tuple[str, str], str] = field(default_factory=dict)
     finished: list[Step] = field(default_factory=list)
@@ -67,6 +69,9 @@ class Context:
 
     def record_created(self, kind: str, key: str, live_id: str) -> None:
         self.created[(kind, key)] = live_id
+        if self.on_created is not None:
+            made = next(c for c in self.plan.changes if (c.kind, c.key) == (kind, key) and c.after is not None)
+            self.on_created(made, live_id)
 
     def progress(self, kind: str, done: int, total: int, what: str) -> None:
         if self.on_progress is not None:
@@ -82,11 +87,14 @@ class Context:
             self.on_progress(Progress(step.change.kind, len(self.finished), self.total, step.op.value, step))
 
 
-def apply(api: Api, plan: Plan, kinds: dict[str, Kind] | None = None, on_progress: OnProgress | None = None) -> list[Change]:
+def apply(
+    api: Api, plan: Plan, kinds: dict[str, Kind] | None = None, on_progress: OnProgress | None = None,
+    on_created: OnCreated | None = None,
+) -> list[Change]:
     """Run every step of the plan; return the changes applied. Raises ApplyError when a batch fails."""
     kinds = KINDS if kinds is None else kinds
     todo = steps(plan.changes, kinds)
-    ctx = Context(api, plan, kinds, on_progress, len(todo))
+    ctx = Context(api, plan, kinds, on_progress, on_created, len(todo))
     for batch in batches(todo):
         try:
             kinds[batch[0].change.kind].apply_steps(api, batch, ctx)

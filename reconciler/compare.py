@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 from deepdiff import DeepDiff
 from pydantic import BaseModel
 
-from reconciler.plan import FieldChange
+from reconciler.plan import Action, Change, FieldChange
 
 if TYPE_CHECKING:
-    from reconciler.kinds.base import Entry, Kind
+    from reconciler.kinds.base import Entry, Kind, LiveResource
 
 
 def desired_view(kind: Kind, entry: Entry) -> dict[str, Any]:
@@ -42,6 +42,18 @@ def _nested_model(model: type[BaseModel], name: str) -> type[BaseModel] | None:
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             return candidate
     return None
+
+
+def duplicate_change(kind: Kind, resource: LiveResource, key: str) -> Change:
+    """Delete a further live resource with the key of a managed one."""
+    reason = f"another {kind.title} with the same key {key!r} is the managed one (left over from an interrupted replace?)"
+    return Change(kind.name, key, Action.DELETE, resource.attrs, None, (), reason, resource.id)
+
+
+def prune_change(kind: Kind, resource: LiveResource) -> Change:
+    """Delete a live resource the config does not list, in a kind listed under `reconciler.prune`."""
+    reason = f"not in the config, and {kind.name} is listed under reconciler.prune"
+    return Change(kind.name, resource.key, Action.DELETE, resource.attrs, None, (), reason, resource.id)
 
 
 def field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:

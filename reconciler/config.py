@@ -3,6 +3,10 @@
 A config is one YAML file or a directory of them, merged. Top-level keys are resource kinds (see
 kinds/__init__.py) plus `reconciler:` for settings. Every problem found is collected with its file and
 line, and reported together as one ConfigError.
+
+Values can come from the environment (`${env:NAME}`) or a file (`${file:PATH}`, relative to the YAML file
+that names it). A kind's sensitive fields (secrets, PINs) may only be written that way: a literal secret
+in the YAML would be committed to git.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ SETTINGS_KEY = "reconciler"
 DEFAULTS_KEY = "defaults"
 ENTRIES_KEY = "entries"
 DEFAULT_PATHS = (Path("telnyx"), Path("telnyx.yaml"))
-ENV_REF = re.compile(r"\$\{env:([^}]*)\}")
+STATE_FILE_NAME = "telnyx-reconciler.state.json"
+REF = re.compile(r"\$\{(env|file):([^}]*)\}")
+WHOLE_REF = re.compile(r"^\$\{(env|file):[^}]+\}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -48,6 +54,11 @@ class Settings(BaseModel):
         description="Kinds whose live resources not listed in the config are deleted by apply (default: none).",
     )
     safety: SafetySettings = Field(default_factory=SafetySettings)
+    state_file: str | None = Field(
+        default=None,
+        description=f"Where the tool keeps keyed fingerprints of write-only values (integration secrets), "
+        f"relative to this YAML file. Default: {STATE_FILE_NAME} beside the config.",
+    )
 
     @field_validator("prune")
     @classmethod
@@ -87,9 +98,18 @@ class DesiredState:
     sources: dict[tuple[str, str], Source] = field(default_factory=dict)
     settings: Settings = field(default_factory=Settings)
     files: list[str] = field(default_factory=list)
+    state_path: Path | None = None  # see state.py; None: nothing in this config needs it
 
     def count(self) -> int:
         return sum(len(v) for v in self.entries.values())
+
+    def secret_values(self) -> set[str]:
+        """Every sensitive value the config holds, so that output can be checked for them."""
+        found: set[str] = set()
+        for name, entries in self.entries.items():
+            for entry in entries:
+                found |= {str(v) for f in KINDS[name].sensitive if (v := getattr(entry, f, None))}
+        return found
 
 
 def config_model() -> type[BaseModel]:
@@ -140,9 +160,24 @@ def load_desired(paths: list[str] | tuple[str, ...], environ: dict[str, str] | N
     """Read, substitute, validate and merge the config. Raises ConfigError listing every problem."""
     env = dict(os.environ if environ is None else environ)
     builder = _Builder(env)
-    for path in resolve_paths(paths):
+    files = resolve_paths(paths)
+    for path in files:
         builder.add(yamlio.load(path))
-    return builder.finish()
+    desired = builder.finish()
+    desired.state_path = _state_path(paths, files, desired, builder.settings_source)
+    return desired
+
+
+def _state_path(paths: list[str] | tuple[str, ...], files: list[Path], desired: DesiredState,
+                settings_source: Source | None) -> Path | None:
+    """The state file: `reconciler.state_file` relative to the file that sets it, else beside the config
+    (inside a config directory, next to a config file)."""
+    if not any(KINDS[name].sensitive and not KINDS[name].readable for name, e in desired.entries.items() if e):
+        return None
+    if desired.settings.state_file and settings_source is not None:
+        return Path(settings_source.file).parent / desired.settings.state_file
+    first = Path(paths[0]) if paths else files[0]
+    return (first if first.is_dir() else first.parent) / STATE_FILE_NAME
 
 
 class _Builder:
@@ -160,6 +195,7 @@ class _Builder:
 
     def add(self, doc: yamlio.Document) -> None:
         self.state.files.append(doc.path)
+        self.literal_secrets(doc, doc.data)
         data = self.substitute(doc, doc.data, ())
         if data is None:
             return
@@ -246,14 +282,41 @@ class _Builder:
                 where = (*defaults_loc, *error["loc"])  # the bad value came from the kind's defaults
             self.issue(doc, where, *_describe(error, model))
 
+    def literal_secrets(self, doc: yamlio.Document, data: Any) -> None:
+        """Sensitive fields written as literal values, in entries or in a kind's defaults."""
+        if not isinstance(data, dict):
+            return
+        for name, value in data.items():
+            kind = KINDS.get(name)
+            if kind is None or not kind.sensitive:
+                continue
+            for loc, raw in _entry_mappings(name, value):
+                for field_name in sorted(kind.sensitive & raw.keys()):
+                    if not (isinstance(raw[field_name], str) and WHOLE_REF.match(raw[field_name])):
+                        self.issue(doc, (*loc, field_name), f"{field_name} is a secret and is written here as a literal value",
+                                   f"write it as ${{env:NAME}} or ${{file:PATH}}; a secret in the YAML would be committed to git")
+
     def substitute(self, doc: yamlio.Document, node: Any, loc: tuple[int | str, ...]) -> Any:
         if isinstance(node, dict):
             return {k: self.substitute(doc, v, (*loc, k)) for k, v in node.items()}
         if isinstance(node, list):
             return [self.substitute(doc, v, (*loc, i)) for i, v in enumerate(node)]
         if isinstance(node, str) and "${" in node:
-            return ENV_REF.sub(lambda m: self.env_value(doc, loc, m.group(1)), node)
+            return REF.sub(lambda m: self.reference(doc, loc, m.group(1), m.group(2)), node)
         return node
+
+    def reference(self, doc: yamlio.Document, loc: tuple[int | str, ...], source: str, name: str) -> str:
+        return self.env_value(doc, loc, name) if source == "env" else self.file_value(doc, loc, name)
+
+    def file_value(self, doc: yamlio.Document, loc: tuple[int | str, ...], name: str) -> str:
+        """A file's content, without the trailing newline editors add; the path is relative to the YAML file."""
+        path = Path(doc.path).parent / Path(name).expanduser()
+        try:
+            return path.read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "it is not readable UTF-8 text"
+            self.issue(doc, loc, f"${{file:{name}}}: cannot read {path}: {reason}", "check the path (relative to this YAML file)")
+            return f"${{file:{name}}}"
 
     def env_value(self, doc: yamlio.Document, loc: tuple[int | str, ...], name: str) -> str:
         if not ENV_NAME.match(name):
@@ -268,6 +331,23 @@ class _Builder:
         if self.issues:
             raise ConfigError(self.issues)
         return self.state
+
+
+def _entry_mappings(name: str, value: Any) -> list[tuple[tuple[int | str, ...], dict[Any, Any]]]:
+    """Each raw entry mapping of a kind with its location, the kind's defaults included."""
+    found: list[tuple[tuple[int | str, ...], dict[Any, Any]]] = []
+    entries: Any = value
+    base: tuple[int | str, ...] = (name,)
+    if isinstance(value, dict):
+        if isinstance(value.get(DEFAULTS_KEY), dict):
+            found.append(((name, DEFAULTS_KEY), value[DEFAULTS_KEY]))
+        entries, base = value.get(ENTRIES_KEY), (name, ENTRIES_KEY)
+        if not isinstance(entries, list):
+            return [*found, ((name,), value)]  # a single mapping (a kind with one entry)
+    for index, raw in enumerate(entries if isinstance(entries, list) else []):
+        if isinstance(raw, dict):
+            found.append(((*base, index), raw))
+    return found
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -8,16 +8,18 @@ as differences. `==` decides whether a pair differs; DeepDiff only describes the
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reconciler.compare import desired_view, field_changes, project
+from reconciler.compare import desired_view, duplicate_change, field_changes, project, prune_change
 from reconciler.config import DesiredState, Source
 from reconciler.errors import ConfigIssue
 from reconciler.kinds import KINDS, Entry, Kind, LiveResource
 from reconciler.kinds.base import KindDiff
 from reconciler.order import kind_order
-from reconciler.plan import Action, Change
+from reconciler.plan import Action, Attention, Change
+from reconciler.state import Fingerprints
 
 
 @dataclass
@@ -34,6 +36,7 @@ class LiveState:
 class DiffResult:
     changes: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    attention: list[Attention] = field(default_factory=list)
     issues: list[ConfigIssue] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -41,9 +44,10 @@ class DiffResult:
 class _Context:
     """Answers kinds' questions about other kinds while the diff runs, in dependency order."""
 
-    def __init__(self, desired: DesiredState, live: LiveState) -> None:
+    def __init__(self, desired: DesiredState, live: LiveState, fingerprints: Fingerprints | None) -> None:
         self.desired = desired
         self.live = live
+        self.fingerprints = fingerprints or Fingerprints(None, os.urandom(32))
         self._keys_by_id = {name: {r.id: r.key for r in items} for name, items in live.resources.items()}
         self._live_keys = {name: {r.key for r in items} for name, items in live.resources.items()}
         self._doomed: dict[str, set[str]] = defaultdict(set)
@@ -60,17 +64,27 @@ class _Context:
     def source(self, kind: str, key: str) -> Source | None:
         return self.desired.sources.get((kind, key))
 
+    def fingerprint(self, kind: str, key: str, material: dict[str, Any]) -> str:
+        return self.fingerprints.of(kind, key, material)
+
+    def recorded(self, kind: str, key: str, live_id: str) -> str | None:
+        return self.fingerprints.recorded(kind, key, live_id)
+
     def add(self, changes: list[Change]) -> None:
         for change in changes:
             if change.action.destroys and change.live_id:
                 self._doomed[change.kind].add(change.live_id)
 
 
-def diff(desired: DesiredState, live: LiveState, kinds: dict[str, Kind] | None = None) -> DiffResult:
-    """Every change that would make the live account match the config, kind by kind in dependency order."""
+def diff(
+    desired: DesiredState, live: LiveState, kinds: dict[str, Kind] | None = None, fingerprints: Fingerprints | None = None
+) -> DiffResult:
+    """Every change that would make the live account match the config, kind by kind in dependency order.
+    `fingerprints` are what the tool recorded of write-only values (state.py); without them such values
+    count as unverified."""
     kinds = KINDS if kinds is None else kinds
     prune = set(desired.settings.prune)
-    ctx = _Context(desired, live)
+    ctx = _Context(desired, live, fingerprints)
     result = DiffResult()
     for name in kind_order(kinds):
         if name not in live.resources:
@@ -81,9 +95,12 @@ def diff(desired: DesiredState, live: LiveState, kinds: dict[str, Kind] | None =
         if own is None:
             own = KindDiff(diff_kind(kind, entries, live.resources[name], name in prune))
         own.issues.extend(_unresolved(kind, entries, ctx))
+        if kind.sensitive:
+            own.changes = [replace(c, sensitive=kind.sensitive) for c in own.changes]
         ctx.add(own.changes)
         result.changes.extend(own.changes)
         result.notes.extend(own.notes)
+        result.attention.extend(own.attention)
         result.issues.extend(own.issues)
         result.errors.extend(own.errors)
     return result
@@ -118,12 +135,12 @@ def diff_kind(kind: Kind, entries: list[Entry], live: list[LiveResource], prune:
         key = kind.key_of(entry)
         candidates = by_key.pop(key, [])
         current, extras = _pick(kind, entry, candidates)
-        changes.extend(_duplicate(kind, extra, key) for extra in extras)
+        changes.extend(duplicate_change(kind, extra, key) for extra in extras)
         change = _compare(kind, entry, current)
         if change is not None:
             changes.append(change)
     if prune:
-        changes.extend(_prune(kind, resource) for resources in by_key.values() for resource in resources)
+        changes.extend(prune_change(kind, resource) for resources in by_key.values() for resource in resources)
     return changes
 
 
@@ -155,11 +172,3 @@ def _compare(kind: Kind, entry: Entry, live: LiveResource | None) -> Change | No
     return Change(kind.name, key, Action.UPDATE, current, wanted, tuple(fields), "", live.id, entry.prevent_destroy)
 
 
-def _duplicate(kind: Kind, resource: LiveResource, key: str) -> Change:
-    reason = f"another {kind.title} with the same key {key!r} is the managed one (left over from an interrupted replace?)"
-    return Change(kind.name, key, Action.DELETE, resource.attrs, None, (), reason, resource.id)
-
-
-def _prune(kind: Kind, resource: LiveResource) -> Change:
-    reason = f"not in the config, and {kind.name} is listed under reconciler.prune"
-    return Change(kind.name, resource.key, Action.DELETE, resource.attrs, None, (), reason, resource.id)

@@ -21,17 +21,30 @@ class Export:
 
 def export(live: LiveState) -> Export:
     document: dict[str, Any] = {}
+    unreadable: list[str] = []
     for name, resources in live.resources.items():
         kind = KINDS[name]
-        entries = sorted((kind.export(r) for r in resources), key=lambda e: str(e[kind.key_field]))
-        document[name] = _dedupe(entries, kind.key_field)
+        exported = [(r, _without(kind.sensitive, kind.export(r))) for r in resources]
+        unreadable += [f"{name}[{r.key}]" for r, e in exported if e is None]
+        entries = sorted((e for _, e in exported if e is not None), key=lambda e: str(e[kind.key_field]))
+        if entries or not unreadable:
+            document[name] = _dedupe(entries, kind.key_field)
     counts = ", ".join(f"{len(v)} {k}" for k, v in document.items())
     header = (
         "Exported from the live Telnyx account by `telnyx-reconciler export`.\n"
         f"Holds: {counts or 'nothing'}.\n"
-        "Addresses without a customer_reference are not managed and not exported."
+        "Addresses without a customer_reference are not managed and not exported.\n"
+        "Secret values (phone number PINs, integration secrets) are never readable or written here."
     )
+    if unreadable:
+        header += ("\nNot exported, because the API never returns their values (add them by hand with "
+                   "${env:NAME} references): " + ", ".join(sorted(unreadable)))
     return Export(document, header)
+
+
+def _without(sensitive: frozenset[str], entry: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An exported entry never holds a secret, whatever a kind's export returned."""
+    return None if entry is None else {k: v for k, v in entry.items() if k not in sensitive}
 
 
 def _dedupe(entries: list[dict[str, Any]], key_field: str) -> list[dict[str, Any]]:

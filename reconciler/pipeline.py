@@ -22,6 +22,7 @@ from reconciler.kinds import KINDS, LiveResource
 from reconciler.kinds.base import Api
 from reconciler.order import order_changes
 from reconciler.plan import Change, Plan, check_safety
+from reconciler.state import Fingerprints, load_fingerprints, state_key
 
 load_desired = config.load_desired
 
@@ -76,10 +77,12 @@ def fetch_live(api: Api, names: Iterable[str], desired: DesiredState | None = No
     return LiveState(dict(zip(names, fetched)))
 
 
-def make_plan(desired: DesiredState, live: LiveState, targets: Iterable[Target] = ()) -> Plan:
+def make_plan(
+    desired: DesiredState, live: LiveState, targets: Iterable[Target] = (), fingerprints: Fingerprints | None = None
+) -> Plan:
     """Diff and order; raise if the config names what exists nowhere or the kinds find the plan impossible."""
     targets = list(targets)
-    result = diff(desired, live)
+    result = diff(desired, live, fingerprints=fingerprints)
     if result.issues:
         raise ConfigError(result.issues)
     if result.errors:
@@ -88,20 +91,48 @@ def make_plan(desired: DesiredState, live: LiveState, targets: Iterable[Target] 
     changes = result.changes
     if targets:
         changes = [c for c in changes if any(t.matches(c) for t in targets)]
-    return Plan(order_changes(changes), live.counts(), tuple(result.notes))
+    attention = result.attention
+    if targets:
+        attention = [a for a in attention if any(t.kind == a.kind and t.key in (None, a.key) for t in targets)]
+    return Plan(order_changes(changes), live.counts(), tuple(result.notes), tuple(attention))
 
 
-def plan_from_account(api: Api, desired: DesiredState, targets: Iterable[Target] = ()) -> Plan:
+def plan_from_account(
+    api: Api, desired: DesiredState, targets: Iterable[Target] = (), fingerprints: Fingerprints | None = None
+) -> Plan:
     targets = list(targets)
-    return make_plan(desired, fetch_live(api, kinds_in_scope(desired, targets), desired), targets)
+    return make_plan(desired, fetch_live(api, kinds_in_scope(desired, targets), desired), targets, fingerprints)
+
+
+def open_state(desired: DesiredState, api_key: str) -> Fingerprints | None:
+    """The fingerprints recorded for this config (state.py), when it has write-only values."""
+    if desired.state_path is None:
+        return None
+    return load_fingerprints(desired.state_path, state_key(api_key))
 
 
 def check_plan(plan: Plan, desired: DesiredState, force: bool = False, allow_release: bool = False) -> None:
     check_safety(plan, desired.settings.safety.limits(), force, allow_release)
 
 
-def apply_plan(api: Api, plan: Plan, on_progress: OnProgress | None = None) -> list[Change]:
-    return apply(api, plan, on_progress=on_progress)
+def apply_plan(
+    api: Api, plan: Plan, on_progress: OnProgress | None = None, fingerprints: Fingerprints | None = None
+) -> list[Change]:
+    """Apply, recording a fingerprint of each write-only value written; the state file is saved even when
+    the apply stops part way, so what was written is known."""
+    if fingerprints is None:
+        return apply(api, plan, on_progress=on_progress)
+
+    def created(change: Change, live_id: str) -> None:
+        kind = KINDS[change.kind]
+        if not kind.readable:
+            fingerprints.record(change.kind, change.key, live_id,
+                                fingerprints.of(change.kind, change.key, kind.material(change.after or {})))
+
+    try:
+        return apply(api, plan, on_progress=on_progress, on_created=created)
+    finally:
+        fingerprints.save()
 
 
 def verify_saved(saved: Plan, fresh: Plan) -> None:

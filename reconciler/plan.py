@@ -16,6 +16,7 @@ from typing import Any
 from reconciler.errors import UnsafePlanError
 
 PLAN_FORMAT_VERSION = 1
+SENSITIVE = "(sensitive)"  # shown in place of a secret value, everywhere a change is shown or saved
 
 
 class Action(str, Enum):
@@ -46,7 +47,12 @@ class FieldChange:
 
 @dataclass(frozen=True)
 class Change:
-    """One resource's change. `reason` explains it to people and is never used to decide anything."""
+    """One resource's change. `reason` explains it to people and is never used to decide anything.
+
+    `sensitive` names top-level fields whose values are secrets (integration secret tokens, phone number
+    PINs). The real values stay in memory for apply; `to_dict`, and so every renderer and plan file, shows
+    `(sensitive)` instead.
+    """
 
     kind: str
     key: str
@@ -58,10 +64,25 @@ class Change:
     live_id: str | None = None
     protected: bool = False
     irreversible: bool = False  # cannot be undone by another apply (a released phone number is gone)
+    sensitive: frozenset[str] = frozenset()
 
     @property
     def address(self) -> str:
         return f"{self.kind}[{self.key}]"
+
+    def shown(self, values: dict[str, Any] | None) -> dict[str, Any] | None:
+        """`values` with every sensitive field's value replaced by `(sensitive)`."""
+        if values is None or not self.sensitive:
+            return values
+        return {k: SENSITIVE if k in self.sensitive and v is not None else v for k, v in values.items()}
+
+    def shown_fields(self) -> tuple[FieldChange, ...]:
+        if not self.sensitive:
+            return self.fields
+        return tuple(
+            FieldChange(f.path, SENSITIVE, SENSITIVE) if f.path.split(".")[0] in self.sensitive else f
+            for f in self.fields
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,9 +90,9 @@ class Change:
             "key": self.key,
             "action": self.action.value,
             "live_id": self.live_id,
-            "before": self.before,
-            "after": self.after,
-            "changed_fields": [asdict(f) for f in self.fields],
+            "before": self.shown(self.before),
+            "after": self.shown(self.after),
+            "changed_fields": [asdict(f) for f in self.shown_fields()],
             "reason": self.reason,
             "protected": self.protected,
             "irreversible": self.irreversible,
@@ -91,6 +112,30 @@ class Change:
             protected=data.get("protected", False),
             irreversible=data.get("irreversible", False),
         )
+
+
+@dataclass(frozen=True)
+class Attention:
+    """Something in the account that the config leaves to a person, with its deadline if it has one
+    (a pending port-out no policy rule decides). Not a change: apply does nothing about it; drift reports it."""
+
+    kind: str
+    key: str
+    message: str
+    deadline: str | None = None  # ISO 8601, UTC
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def address(self) -> str:
+        return f"{self.kind}[{self.key}]"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "key": self.key, "message": self.message, "deadline": self.deadline,
+                "details": self.details}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Attention:
+        return cls(data["kind"], data["key"], data["message"], data.get("deadline"), dict(data.get("details") or {}))
 
 
 class Op(str, Enum):
@@ -114,6 +159,12 @@ class Plan:
     changes: tuple[Change, ...]
     live_counts: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    attention: tuple[Attention, ...] = ()
+
+    @property
+    def in_sync(self) -> bool:
+        """Nothing to apply and nothing waiting for a person."""
+        return not self.changes and not self.attention
 
     @property
     def empty(self) -> bool:
@@ -125,8 +176,10 @@ class Plan:
 
     @property
     def checksum(self) -> str:
-        """sha256 over the changes in canonical JSON: equal plans have equal checksums."""
-        canonical = json.dumps([c.to_dict() for c in self.changes], sort_keys=True, separators=(",", ":"))
+        """sha256 over what the changes do, in canonical JSON: equal plans have equal checksums. The words
+        for people (`reason`) are left out, so a reason that counts down (time left) does not stale a plan."""
+        done = [{k: v for k, v in c.to_dict().items() if k != "reason"} for c in self.changes]
+        canonical = json.dumps(done, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
@@ -136,6 +189,7 @@ class Plan:
             "summary": self.summary(),
             "changes": [c.to_dict() for c in self.changes],
             "notes": list(self.notes),
+            "attention": [a.to_dict() for a in self.attention],
             "live_counts": self.live_counts,
         }
 
@@ -145,6 +199,7 @@ class Plan:
             changes=tuple(Change.from_dict(c) for c in data["changes"]),
             live_counts=dict(data.get("live_counts", {})),
             notes=tuple(data.get("notes", ())),
+            attention=tuple(Attention.from_dict(a) for a in data.get("attention", ())),
         )
 
 

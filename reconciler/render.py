@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 from typing import IO, Any
 
-from reconciler.plan import Action, Change, Plan
+from reconciler.plan import Action, Attention, Change, Plan
 
 JSON_FORMAT = "telnyx-reconciler/plan"
 FORMATS = ("text", "json", "markdown")
@@ -45,16 +45,33 @@ def value(v: Any) -> str:
     return json.dumps(v, sort_keys=True, ensure_ascii=False)
 
 
-def _no_changes(drift: bool) -> str:
+def _no_changes(drift: bool, plan: Plan) -> str:
+    if plan.attention:
+        return f"No changes to apply; {len(plan.attention)} item(s) above wait for a person."
     return "No drift: the account matches the config." if drift else "No changes: the account matches the config."
+
+
+def by_deadline(plan: Plan) -> list[Attention]:
+    """Items waiting for a person, the closest deadline first (those without one last)."""
+    return sorted(plan.attention, key=lambda a: (a.deadline is None, a.deadline or "", a.key))
+
+
+def _attention_text(plan: Plan, stream: IO[str]) -> None:
+    if not plan.attention:
+        return
+    stream.write(f"Waiting for a person ({len(plan.attention)}), closest deadline first:\n")
+    for item in by_deadline(plan):
+        stream.write(f"    ? {item.address}  {item.message}\n")
+    stream.write("\n")
 
 
 # --- text --------------------------------------------------------------------------------------------
 
 
 def render_text(plan: Plan, stream: IO[str], drift: bool = False) -> None:
+    _attention_text(plan, stream)
     if plan.empty:
-        stream.write(_no_changes(drift) + "\n")
+        stream.write(_no_changes(drift, plan) + "\n")
         return
     for change in plan.changes:
         stream.write(_text_head(change, drift) + "\n")
@@ -72,11 +89,12 @@ def _text_head(change: Change, drift: bool) -> str:
 
 
 def _detail_lines(change: Change) -> list[str]:
+    """Field-level detail, secrets shown as `(sensitive)` (Change.shown)."""
     if change.action is Action.CREATE:
-        return [f"{k}: {value(v)}" for k, v in sorted((change.after or {}).items())]
+        return [f"{k}: {value(v)}" for k, v in sorted((change.shown(change.after) or {}).items())]
     if change.action is Action.DELETE:
         return []
-    return [f"{f.path}: {value(f.before)} -> {value(f.after)}" for f in change.fields]
+    return [f"{f.path}: {value(f.before)} -> {value(f.after)}" for f in change.shown_fields()]
 
 
 # --- json --------------------------------------------------------------------------------------------
@@ -99,8 +117,9 @@ def render_json(plan: Plan, stream: IO[str], drift: bool = False) -> None:
 def render_markdown(plan: Plan, stream: IO[str], drift: bool = False) -> None:
     title = "Telnyx drift report" if drift else "Telnyx plan"
     stream.write(f"### {title}\n\n")
+    _attention_markdown(plan, stream)
     if plan.empty:
-        stream.write(_no_changes(drift) + "\n")
+        stream.write(_no_changes(drift, plan) + "\n")
         return
     stream.write(f"**{summary_line(plan, drift)}**\n\n")
     stream.write("| | resource | change | details |\n|---|---|---|---|\n")
@@ -112,6 +131,16 @@ def render_markdown(plan: Plan, stream: IO[str], drift: bool = False) -> None:
         stream.write(f"| `{change.action.symbol}` | `{change.address}` | {label} | {details} |\n")
     for note in plan.notes:
         stream.write(f"\n> {_md(note)}\n")
+
+
+def _attention_markdown(plan: Plan, stream: IO[str]) -> None:
+    if not plan.attention:
+        return
+    stream.write(f"**Waiting for a person: {len(plan.attention)}** (closest deadline first)\n\n")
+    stream.write("| resource | deadline | details |\n|---|---|---|\n")
+    for item in by_deadline(plan):
+        stream.write(f"| `{item.address}` | {item.deadline or '-'} | {_md(item.message)} |\n")
+    stream.write("\n")
 
 
 def _md(text: str) -> str:

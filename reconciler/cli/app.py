@@ -20,10 +20,13 @@ from typing import Any
 
 import click
 
-from reconciler import render
+from reconciler import pipeline, render
 from reconciler.apply import Progress
+from reconciler.cli import redact
 from reconciler.client import DEFAULT_BASE_URL, TelnyxClient
+from reconciler.config import DesiredState
 from reconciler.errors import ApplyError, ReconcilerError
+from reconciler.state import Fingerprints
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -54,7 +57,7 @@ class ReconcilerGroup(click.Group):
             code = EXIT_ERROR
         except Exception:  # noqa: BLE001 - the last line of defence: a bug must not look like a user error
             if debug:
-                traceback.print_exc()
+                click.echo(redact.scrub(traceback.format_exc().rstrip()), err=True)
             click.echo("Internal error: this is a bug in telnyx-reconciler. Run again with --debug for details.", err=True)
             code = EXIT_INTERNAL
         sys.exit(code if isinstance(code, int) else EXIT_OK)
@@ -72,18 +75,16 @@ def show_progress(event: Progress) -> None:
 
 
 def report(exc: ReconcilerError, debug: bool) -> None:
-    click.echo(f"Error: {exc.message}", err=True)
+    lines = [f"Error: {exc.message}"]
     if isinstance(exc, ApplyError):
-        for change in exc.applied:
-            click.echo(f"  applied:     {change.action.symbol} {change.address}", err=True)
-        for change, reason in exc.failed:
-            click.echo(f"  failed:      {change.action.symbol} {change.address}: {reason}", err=True)
-        for change in exc.pending:
-            click.echo(f"  not applied: {change.action.symbol} {change.address}", err=True)
+        lines += [f"  applied:     {change.action.symbol} {change.address}" for change in exc.applied]
+        lines += [f"  failed:      {change.action.symbol} {change.address}: {reason}" for change, reason in exc.failed]
+        lines += [f"  not applied: {change.action.symbol} {change.address}" for change in exc.pending]
     if exc.hint:
-        click.echo(exc.hint, err=True)
+        lines.append(exc.hint)
     if debug:
-        traceback.print_exc()
+        lines.append(traceback.format_exc().rstrip())
+    click.echo(redact.scrub("\n".join(lines)), err=True)
 
 
 @click.group(cls=ReconcilerGroup)
@@ -100,19 +101,45 @@ def cli(ctx: click.Context, debug: bool, base_url: str, concurrency: int) -> Non
 
     The API key is read from TELNYX_API_KEY. With no CONFIG, ./telnyx/ or ./telnyx.yaml is used.
     """
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _log_to_stderr(logging.DEBUG if debug else logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     ctx.obj = Settings(debug, base_url, concurrency)
 
 
+class _CliLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Log lines on standard error, secrets scrubbed (redact.py)."""
+
+
+def _log_to_stderr(level: int) -> None:
+    handler = _CliLogHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(redact.ScrubFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h, _CliLogHandler)] + [handler]
+    root.setLevel(level)
+
+
 @contextmanager
 def api_client(settings: Settings) -> Iterator[TelnyxClient]:
     key = os.environ.get("TELNYX_API_KEY", "")
+    redact.register([key])
     if not key:
         raise ReconcilerError("TELNYX_API_KEY is not set", "Export an API v2 key: export TELNYX_API_KEY=KEY...")
     with TelnyxClient(key, settings.base_url, max_in_flight=settings.concurrency) as client:
         yield client
+
+
+def load_config(paths: tuple[str, ...]) -> DesiredState:
+    """Load and validate the config, and register its secrets so no message can show them."""
+    desired = pipeline.load_desired(paths)
+    redact.register(desired.secret_values())
+    return desired
+
+
+def state_for(desired: DesiredState) -> Fingerprints | None:
+    """The recorded fingerprints of the config's write-only values, keyed from the API key (state.py)."""
+    return pipeline.open_state(desired, os.environ.get("TELNYX_API_KEY", ""))
 
 
 config_args = click.argument("config", nargs=-1, type=click.Path())

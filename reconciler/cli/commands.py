@@ -19,7 +19,9 @@ from reconciler.cli.app import (
     config_args,
     force_option,
     format_option,
+    load_config,
     show_progress,
+    state_for,
     target_option,
 )
 from reconciler.errors import ConfigError, ReconcilerError
@@ -35,7 +37,7 @@ PLANFILE_VERSION = 1
 @config_args
 def validate(config: tuple[str, ...]) -> int:
     """Check the config offline: syntax, fields, references. Exit 0 valid, 1 invalid."""
-    desired = pipeline.load_desired(config)
+    desired = load_config(config)
     click.echo(f"Valid: {desired.count()} resource(s) in {len(desired.files)} file(s).")
     return EXIT_OK
 
@@ -54,9 +56,10 @@ def plan(
 ) -> int:
     """Show what apply would change in the account."""
     parsed = [pipeline.Target.parse(t) for t in targets]
-    desired = pipeline.load_desired(config)
+    desired = load_config(config)
+    fingerprints = state_for(desired)
     with api_client(settings) as client:
-        the_plan = pipeline.plan_from_account(client, desired, parsed)
+        the_plan = pipeline.plan_from_account(client, desired, parsed, fingerprints)
     render.render(the_plan, fmt, sys.stdout)
     pipeline.check_plan(the_plan, desired, force, allow_release=True)  # apply asks for --allow-release
     if out:
@@ -80,9 +83,10 @@ def apply(
     if saved is not None:
         config, targets, force = tuple(saved["config"]), tuple(saved["targets"]), bool(saved["force"])
     parsed = [pipeline.Target.parse(t) for t in targets]
-    desired = pipeline.load_desired(config)
+    desired = load_config(config)
+    fingerprints = state_for(desired)
     with api_client(settings) as client:
-        the_plan = pipeline.plan_from_account(client, desired, parsed)
+        the_plan = pipeline.plan_from_account(client, desired, parsed, fingerprints)
         if saved is not None:
             pipeline.verify_saved(Plan.from_dict(saved["plan"]), the_plan)
         else:
@@ -94,7 +98,7 @@ def apply(
         pipeline.check_plan(the_plan, desired, force, allow_release)
         if saved is None and not auto_approve:
             _confirm()
-        done = pipeline.apply_plan(client, the_plan, on_progress=show_progress)
+        done = pipeline.apply_plan(client, the_plan, on_progress=show_progress, fingerprints=fingerprints)
     click.echo(f"Apply complete: {len(done)} change(s) applied.")
     return EXIT_OK
 
@@ -111,13 +115,15 @@ def _confirm() -> None:
 @target_option
 @click.pass_obj
 def drift(settings: Settings, config: tuple[str, ...], fmt: str, targets: tuple[str, ...]) -> int:
-    """Report changes made in the account outside git. Exit 0 in sync, 2 drift found."""
+    """Report changes made in the account outside git, and what waits for a person (pending port-outs no
+    rule decides). Exit 0 in sync, 2 drift found."""
     parsed = [pipeline.Target.parse(t) for t in targets]
-    desired = pipeline.load_desired(config)
+    desired = load_config(config)
+    fingerprints = state_for(desired)
     with api_client(settings) as client:
-        the_plan = pipeline.plan_from_account(client, desired, parsed)
+        the_plan = pipeline.plan_from_account(client, desired, parsed, fingerprints)
     render.render(the_plan, fmt, sys.stdout, drift=True)
-    return EXIT_OK if the_plan.empty else EXIT_CHANGES
+    return EXIT_OK if the_plan.in_sync else EXIT_CHANGES
 
 
 @cli.command()

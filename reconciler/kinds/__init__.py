@@ -7,6 +7,7 @@ from reconciler.kinds.access_ips import AccessIps
 from reconciler.kinds.addresses import Addresses
 from reconciler.kinds.base import Entry, Kind, LiveResource
 from reconciler.kinds.billing_groups import BillingGroups
+from reconciler.kinds.integration_secrets import IntegrationSecrets
 from reconciler.kinds.mobile_phone_numbers import MobilePhoneNumbers
 from reconciler.kinds.phone_numbers import PhoneNumbers
 from reconciler.kinds.sso_providers import SsoProviders
@@ -20,6 +21,7 @@ KINDS: dict[str, Kind] = {
         SsoProviders(),
         PhoneNumbers(),
         MobilePhoneNumbers(),
+        IntegrationSecrets(),
     )
 }
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.errors import ConfigIssue, PartialFailure, ReconcilerError
-from reconciler.plan import Change, Op, Step
+from reconciler.plan import Attention, Change, Op, Step
 
 if TYPE_CHECKING:
     from reconciler.config import Source
@@ -63,10 +63,12 @@ class Reference:
 
 @dataclass
 class KindDiff:
-    """What comparing one kind produced: changes, words for the reader, and problems that stop the plan."""
+    """What comparing one kind produced: changes, words for the reader, items left to a person, and
+    problems that stop the plan."""
 
     changes: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    attention: list[Attention] = field(default_factory=list)
     issues: list[ConfigIssue] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -96,6 +98,8 @@ class DiffContext(Protocol):
     def doomed(self, kind: str, live_id: str) -> bool: ...
     def known(self, kind: str, key: str) -> bool: ...
     def source(self, kind: str, key: str) -> Source | None: ...
+    def fingerprint(self, kind: str, key: str, material: dict[str, Any]) -> str: ...
+    def recorded(self, kind: str, key: str, live_id: str) -> str | None: ...
 
 
 class ApplyContext(Protocol):
@@ -126,6 +130,9 @@ class Kind:
     create_only: ClassVar[frozenset[str]] = frozenset()
     # Entry fields that steer the tool rather than describe the resource (never compared or sent).
     control_fields: ClassVar[frozenset[str]] = frozenset()
+    # Fields holding secrets: only ${env:..}/${file:..} in the YAML, shown as (sensitive), never exported.
+    sensitive: ClassVar[frozenset[str]] = frozenset()
+    readable: ClassVar[bool] = True  # False: the API never returns the sensitive values (state.py keeps fingerprints)
     replace_order: ClassVar[ReplaceOrder] = ReplaceOrder.CREATE_FIRST
     replace_reason: ClassVar[str] = ""
     prunable: ClassVar[bool] = True
@@ -143,8 +150,13 @@ class Kind:
     def key_of(self, entry: Entry) -> str:
         return str(getattr(entry, self.key_field))
 
-    def export(self, live: LiveResource) -> dict[str, Any]:
-        """A config entry that, planned against this live resource, shows no change."""
+    def material(self, values: dict[str, Any]) -> dict[str, Any]:
+        """What a fingerprint of a write-only resource covers (kinds that are not `readable`)."""
+        return {k: values.get(k) for k in sorted(self.sensitive)}
+
+    def export(self, live: LiveResource) -> dict[str, Any] | None:
+        """A config entry that, planned against this live resource, shows no change (None: it cannot be
+        written, e.g. a secret whose value the API never returns). Sensitive fields are never exported."""
         return {k: v for k, v in live.attrs.items() if v is not None}
 
     # --- hooks for kinds that are not plain REST -------------------------------------------------------

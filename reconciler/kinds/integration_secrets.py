@@ -1,0 +1,113 @@
+"""Integration secrets: write-only credentials that integrations use. Key: `identifier`.
+
+The API lists a secret's identifier and id, and never its value or type; it has no update call. So:
+a secret missing from the account is created; one whose value changed is replaced, the old one deleted
+just before the new one is created (the identifier is unique, so the new one cannot come first; the two
+calls are adjacent, so the identifier is missing for one request's time). Whether a value changed is
+known from a keyed fingerprint the tool recorded when it last wrote the secret (state.py).
+
+When there is no fingerprint for the live secret (the tool has never written it: first run, or it was
+created or re-created elsewhere), the entry's `unverified` setting decides, and the plan says so:
+`replace` (the default) replaces it once so the account is known to hold the config's value; `keep`
+leaves it and notes on every plan that its value is unverified.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from reconciler.compare import duplicate_change, prune_change
+from reconciler.kinds.base import DiffContext, Entry, Kind, KindDiff, LiveResource, ReplaceOrder
+from reconciler.plan import Action, Change, FieldChange
+
+VALUE_FIELDS = ("token", "username", "password")
+UNVERIFIED = ("value unverified: the tool has no fingerprint for this secret (first run, or it was created "
+              "outside the tool); replacing it makes sure the account holds the config's value")
+
+
+class IntegrationSecret(Entry):
+    identifier: str = Field(min_length=1, description="The name integrations refer to the secret by.")
+    type: Literal["bearer", "basic"] = Field(description="`bearer` takes a token; `basic` a username and password.")
+    token: str | None = Field(default=None, description="Bearer token: ${env:NAME} or ${file:PATH} only.")
+    username: str | None = Field(default=None, description="Basic auth username: ${env:NAME} or ${file:PATH} only.")
+    password: str | None = Field(default=None, description="Basic auth password: ${env:NAME} or ${file:PATH} only.")
+    unverified: Literal["replace", "keep"] = Field(
+        default="replace",
+        description="When the tool cannot tell whether the live value is the config's (it has never written "
+        "it): `replace` it once, or `keep` it and say so on every plan.",
+    )
+
+    @model_validator(mode="after")
+    def _values_for_type(self) -> IntegrationSecret:
+        wanted = {"bearer": {"token"}, "basic": {"username", "password"}}[self.type]
+        given = {f for f in VALUE_FIELDS if getattr(self, f) is not None}
+        if wanted - given:
+            raise ValueError(f"a {self.type} secret needs {' and '.join(sorted(wanted - given))}")
+        if given - wanted:
+            raise ValueError(f"a {self.type} secret takes no {' or '.join(sorted(given - wanted))}")
+        return self
+
+
+class IntegrationSecrets(Kind):
+    name = "integration_secrets"
+    title = "integration secret"
+    model = IntegrationSecret
+    key_field = "identifier"
+    path = "/integration_secrets"
+    immutable = None
+    replace_order = ReplaceOrder.DELETE_FIRST
+    sensitive = frozenset(VALUE_FIELDS)
+    readable = False
+    control_fields = frozenset({"unverified"})
+
+    def from_api(self, raw: dict[str, Any]) -> LiveResource | None:
+        return LiveResource(raw["identifier"], str(raw["id"]), {"identifier": raw["identifier"]}, raw.get("created_at", ""))
+
+    def lookup_params(self, key: str) -> dict[str, Any] | None:
+        return None  # the list has no filter by identifier: find_raw reads every page
+
+    def to_api(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in values.items() if k not in self.control_fields}
+
+    def material(self, values: dict[str, Any]) -> dict[str, Any]:
+        """What the fingerprint covers: the type and the values."""
+        return {k: values.get(k) for k in ("type", *VALUE_FIELDS)}
+
+    def export(self, live: LiveResource) -> dict[str, Any] | None:
+        return None  # the value is never readable: an exported entry could not plan clean
+
+    def diff(self, entries: list[Entry], live: list[LiveResource], prune: bool, ctx: DiffContext) -> KindDiff:
+        by_key: dict[str, list[LiveResource]] = defaultdict(list)
+        for resource in sorted(live, key=lambda r: r.created_at):
+            by_key[resource.key].append(resource)
+        result = KindDiff()
+        for entry in entries:
+            key = self.key_of(entry)
+            *older, current = by_key.pop(key, None) or [None]
+            result.changes.extend(duplicate_change(self, r, key) for r in older if r is not None)
+            change = self._compare(entry, current, ctx, result)
+            if change is not None:
+                result.changes.append(change)
+        if prune:
+            result.changes.extend(prune_change(self, r) for rs in by_key.values() for r in rs)
+        return result
+
+    def _compare(self, entry: Entry, live: LiveResource | None, ctx: DiffContext, result: KindDiff) -> Change | None:
+        key = self.key_of(entry)
+        wanted = self.to_api(entry.managed())
+        if live is None:
+            return Change(self.name, key, Action.CREATE, None, wanted, reason="not in the account")
+        recorded = ctx.recorded(self.name, key, live.id)
+        if recorded == ctx.fingerprint(self.name, key, self.material(wanted)):
+            return None
+        if recorded is None and getattr(entry, "unverified", "replace") == "keep":
+            result.notes.append(f"{self.name}[{key}]: value unverified (the tool has never written this secret); "
+                                "kept as it is because the entry says `unverified: keep`.")
+            return None
+        reason = "value changed" if recorded is not None else UNVERIFIED
+        fields = tuple(FieldChange(f, None, wanted[f]) for f in VALUE_FIELDS if f in wanted)
+        return Change(self.name, key, Action.REPLACE, {"identifier": key}, wanted, fields, reason, live.id,
+                      entry.prevent_destroy)
