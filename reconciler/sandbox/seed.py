@@ -41,11 +41,34 @@ A mobile phone number entry needs `phone_number` and may give `id`, `created_at`
 `noise_suppression`, `mobile_voice_enabled`, `messaging_profile_id`, `messaging_product` and the
 groups `call_forwarding`, `call_recording`, `cnam_listing`, `inbound`, `outbound`.
 
+An integration secret entry is a create body: `identifier`, `type` (bearer | basic) and `token`,
+or `username` and `password`, plus optional `id`, `created_at`, `updated_at`. The value is kept only
+as a salted hash (integration_secrets.py), so a state file never holds it.
+
+    integration_secrets: [{identifier: crm_token, type: bearer, token: ..}]
+
+A port-out entry needs `phone_numbers` (E.164) and may give any PortoutDetails field (`id`,
+`status` (default pending), `carrier_name`, `spid`, `support_key` (generated when absent), `pon`,
+`end_user_name`, `created_at`, `foc_date`, `requested_foc_date`, `reason`, `rejection_code`, ...)
+plus these, which no response shows:
+
+    country_code, ported_out_at, customer_reference      what the list and report filters read
+    rejection_codes: [{code: 1002, description: Invalid PIN, reason_required: false}]
+                                                          default: portouts.DEFAULT_REJECTIONS
+    comments: [{body: .., created_at: .., user_id: ..}]
+    supporting_documents: [{type: loa, document_id: <uuid>, created_at: ..}]
+
+    portouts: [{phone_numbers: ["+13125550004"], carrier_name: Acme, spid: 987H,
+                created_at: "2024-05-01T00:00:00Z", requested_foc_date: "2024-05-08"}]
+
+An order's clock runs from its `created_at`: a pending one seeded more than 48 hours in the past is
+authorized (and perhaps ported) at the first request, with its events; see portouts.py.
+
 Each resulting resource is checked against the spec's resource schema: every one in a collection
 of up to `VALIDATE_ALL` entries (any hand-written seed), an even sample of `SAMPLE` of a larger one
 (`generate.generate_account` builds 100,000 numbers in well under a second; checking each would
-take a minute). Jobs cannot be seeded. A seed is applied only to a fresh state: a sandbox
-restored from its state file ignores it.
+take a minute). Jobs, port-out events and reports cannot be seeded. A seed is applied only to a
+fresh state: a sandbox restored from its state file ignores it.
 """
 
 from __future__ import annotations

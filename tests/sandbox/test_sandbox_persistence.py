@@ -85,7 +85,7 @@ def test_ids_are_reproducible_for_a_random_seed() -> None:
 
 
 @pytest.mark.parametrize(("seed", "message"), [
-    ({"portouts": [{}]}, "unknown seed collection 'portouts'"),
+    ({"porting_orders": [{}]}, "unknown seed collection 'porting_orders'"),
     ({"phone_number_jobs": [{}]}, "'phone_number_jobs' cannot be seeded"),
     ({"phone_numbers": [{"phone_number": "3125550001"}]}, "phone_numbers[0]: 422: 10016"),
     ({"phone_numbers": [{"phone_number": "+13125550001", "colour": "red"}]}, "unknown phone number field(s): colour"),

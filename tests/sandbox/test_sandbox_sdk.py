@@ -9,6 +9,7 @@ import httpx
 import pytest
 import telnyx
 from sandbox_support import ADDRESS, KEY, SETTINGS, Clock, check_against_spec
+from test_sandbox_portouts import PENDING, STALE, conforms, portout_seed
 from telnyx.types.settings_param import SettingsParam
 
 from reconciler.sandbox import Sandbox, generate_account
@@ -211,3 +212,67 @@ def test_mobile_numbers_through_the_sdk(numbered: Sandbox) -> None:
         messaging = sdk.mobile_phone_numbers.messaging.retrieve(first.id).data
         assert messaging is not None and messaging.phone_number == first.phone_number
         assert len(list(sdk.mobile_phone_numbers.messaging.list(page_size=2))) == 3
+
+
+# -- integration secrets and port-outs -----------------------------------------------------
+
+def portout_sdk(sandbox: Sandbox) -> telnyx.Telnyx:
+    """Like `sdk_client`, holding events to PortoutEvent's discriminator (see test_sandbox_portouts)."""
+    http = httpx.Client(transport=sandbox.transport(),
+                        event_hooks={"request": [sdk_requests_conform], "response": [conforms]})
+    return telnyx.Telnyx(api_key=KEY, base_url=BASE, http_client=http, max_retries=0,
+                         _strict_response_validation=True)
+
+
+def test_integration_secrets_through_the_sdk(client: telnyx.Telnyx) -> None:
+    bearer = client.integration_secrets.create(identifier="crm", type="bearer", token="tok-sdk-1").data
+    assert bearer.identifier == "crm" and bearer.record_type == "integration_secret" and bearer.created_at.year == 2024
+    client.integration_secrets.create(identifier="erp", type="basic", username="u", password="p")
+    assert [s.identifier for s in client.integration_secrets.list(page_size=1)] == ["crm", "erp"]
+    assert [s.identifier for s in client.integration_secrets.list(filter={"type": "basic"})] == ["erp"]
+    assert client.integration_secrets.delete(bearer.id) is None
+    with pytest.raises(telnyx.NotFoundError):
+        client.integration_secrets.delete(bearer.id)
+    with pytest.raises(telnyx.UnprocessableEntityError) as missing:
+        client.integration_secrets.create(identifier="x", type="bearer")
+    assert missing.value.body["errors"][0]["source"]["pointer"] == "/token"  # type: ignore[index]
+
+
+def test_portouts_through_the_sdk(clock: Clock) -> None:
+    with portout_sdk(Sandbox(clock=clock, seed=portout_seed())) as sdk:
+        pending = list(sdk.portouts.list(filter={"status": "pending"}))
+        assert [p.id for p in pending] == [PENDING] and pending[0].phone_numbers == ["+13125550004", "+13125550006"]
+        assert len(list(sdk.portouts.list(page_size=1))) == 4
+        order = sdk.portouts.retrieve(PENDING).data
+        assert order is not None and order.carrier_name == "Acme Wireless" and order.status == "pending"
+        rejections = sdk.portouts.list_rejection_codes(PENDING, filter={"code": [1002, 1099]}).data
+        assert rejections is not None and [(r.code, r.reason_required) for r in rejections] == [(1002, False),
+                                                                                               (1099, True)]
+        comment = sdk.portouts.comments.create(PENDING, body="Checking with the customer").data
+        assert comment is not None and comment.portout_id == PENDING
+        assert [c.body for c in sdk.portouts.comments.list(PENDING).data or []][-1] == "Checking with the customer"
+        documents = sdk.portouts.supporting_documents.list(PENDING).data
+        assert documents is not None and documents[0].type == "loa"
+        updated = sdk.portouts.update_status("authorized", id=PENDING, reason="Verified").data
+        assert updated is not None and updated.status == "authorized" and updated.reason == "Verified"
+        with pytest.raises(telnyx.UnprocessableEntityError):
+            sdk.portouts.update_status("rejected-pending", id=PENDING, reason="Too late")
+
+        clock.advance(1)
+        listed = list(sdk.portouts.events.list(filter={"portout_id": PENDING}))
+        assert {e.event_type for e in listed} == {"portout.new_comment", "portout.status_changed",
+                                                  "portout.foc_date_changed"}
+        assert all(e.payload_status == "completed" and e.payload is not None for e in listed)
+        stale = list(sdk.portouts.events.list(filter={"portout_id": STALE, "event_type": "portout.status_changed"}))
+        event = sdk.portouts.events.retrieve(stale[0].id or "").data
+        assert event is not None and event.payload is not None
+        assert sdk.portouts.events.republish(stale[0].id or "") is None
+        assert len(list(sdk.portouts.events.list())) == len(listed) + 3  # the stale order's three
+
+        report = sdk.portouts.reports.create(report_type="export_portouts_csv",
+                                             params={"filters": {"status__in": ["authorized"]}}).data
+        assert report is not None and report.status == "pending" and report.id
+        clock.advance(1)
+        done = sdk.portouts.reports.retrieve(report.id).data
+        assert done is not None and done.status == "completed" and done.document_id
+        assert [r.id for r in sdk.portouts.reports.list(filter={"status": "completed"})] == [report.id]

@@ -30,8 +30,8 @@ def test_a_portal_delete_and_insert_show_up_in_the_api(sandbox: Sandbox) -> None
 
 
 def test_state_calls_name_what_is_wrong(sandbox: Sandbox) -> None:
-    with pytest.raises(StateError, match="unknown collection 'portouts'"):
-        sandbox.state.all("portouts")
+    with pytest.raises(StateError, match="unknown collection 'porting_orders'"):
+        sandbox.state.all("porting_orders")
     with pytest.raises(StateError, match="no billing_groups record"):
         sandbox.state.update("billing_groups", "missing", {"name": "x"})
 

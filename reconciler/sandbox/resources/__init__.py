@@ -11,15 +11,20 @@ from .access_ips import AccessIps
 from .addresses import Addresses
 from .base import Call, Collection, Due, Handler, Reply, Settings
 from .billing_groups import BillingGroups
+from .integration_secrets import IntegrationSecrets
 from .messaging_bulk_updates import MessagingBulkUpdates
 from .mobile_phone_numbers import MobilePhoneNumbers
 from .phone_number_jobs import PhoneNumberJobs
 from .phone_numbers import PhoneNumbers
+from .portout_events import PortoutEvents
+from .portout_reports import PortoutReports
+from .portouts import Portouts
 from .sso_providers import SsoProviders
 
 COLLECTIONS: tuple[type[Collection], ...] = (
     BillingGroups, AccessIps, Addresses, SsoProviders, PhoneNumbers, MobilePhoneNumbers, PhoneNumberJobs,
     MessagingBulkUpdates,
+    IntegrationSecrets, Portouts, PortoutEvents, PortoutReports,
 )
 
 

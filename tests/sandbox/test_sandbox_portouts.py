@@ -1,0 +1,312 @@
+"""Port-out orders as a losing carrier's account sees them: seeded orders, their filters, authorizing
+and rejecting, comments, documents, rejection codes, events and reports, on an injected clock.
+
+The clock starts at 2024-05-01T12:00Z. Each response is checked against the spec as it arrives,
+with `PortoutEvent`'s discriminator applied (see `conforms`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import pytest
+from jsonschema.validators import extend
+from openapi_schema_validator import OAS31Validator, oas31_format_checker
+from openapi_schema_validator import _keywords as oas_keywords
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+from sandbox_support import BASE, KEY, Clock, ContractViolation, check_against_spec, codes, errors_of, pointers
+
+from reconciler.sandbox import Sandbox, SeedError
+from reconciler.sandbox.spec import SPEC_URI, load_spec
+
+PENDING = "5b1a2c3d-0000-4000-8000-000000000001"   # answer due 2024-05-03T00:00Z
+STALE = "5b1a2c3d-0000-4000-8000-000000000002"     # unanswered since 2024-04-28: authorized, then ported
+AUTHORIZED = "5b1a2c3d-0000-4000-8000-000000000003"  # ports on 2024-05-04
+PORTED = "5b1a2c3d-0000-4000-8000-000000000004"
+NO_SUCH = "5b1a2c3d-0000-4000-8000-0000000000ff"
+DOCUMENT = "f1c5e079-9d82-4f50-95bc-ae2f6b8d84d7"
+
+# OAS 3.1 makes `discriminator` an annotation only, and PortoutEvent is a oneOf of three schemas
+# that accept the same objects, so a plain 3.1 validator refuses every event. The spec means the
+# discriminator to pick the branch (as OAS 3.0 validators and the SDK do); these tests apply it.
+_DISCRIMINATING = extend(OAS31Validator, {"oneOf": oas_keywords.oneOf})
+_REGISTRY: Registry[Any] = Registry().with_resource(
+    SPEC_URI, Resource.from_contents(load_spec().document, default_specification=DRAFT202012))
+
+
+def conforms(response: httpx.Response) -> None:
+    """`check_against_spec`, except that event responses are held to the discriminated schema."""
+    response.read()
+    if not response.request.url.path.startswith("/v2/portouts/events") or response.status_code != 200:
+        check_against_spec(response)
+        return
+    op, _ = load_spec().find(response.request.method, response.request.url.path) or (None, None)
+    assert op is not None
+    _, pointer = load_spec().response_pointer(op, 200)
+    validator = _DISCRIMINATING({"$ref": f"{SPEC_URI}#{pointer}"}, registry=_REGISTRY,
+                                format_checker=oas31_format_checker)
+    problems = [e.message for e in validator.iter_errors(response.json())]
+    if problems:
+        raise ContractViolation("\n".join(problems))
+
+
+def portout_seed() -> dict[str, Any]:
+    return {"portouts": [
+        {"id": PENDING, "phone_numbers": ["+13125550004", "+13125550006"], "carrier_name": "Acme Wireless",
+         "spid": "987H", "support_key": "PO_100001", "pon": "PON-1", "end_user_name": "Toy-O'Kon",
+         "created_at": "2024-05-01T00:00:00Z", "requested_foc_date": "2024-05-08", "customer_reference": "acct-1",
+         "rejection_codes": [{"code": 1002, "description": "Invalid PIN", "reason_required": False},
+                             {"code": 1099, "description": "Other", "reason_required": True}],
+         "comments": [{"body": "Customer confirmed by phone", "created_at": "2024-05-01T01:00:00Z"}],
+         "supporting_documents": [{"type": "loa", "document_id": DOCUMENT, "created_at": "2024-05-01T02:00:00Z"}]},
+        {"id": STALE, "phone_numbers": ["+13125550007"], "carrier_name": "Globex", "spid": "222B",
+         "created_at": "2024-04-28T00:00:00Z", "requested_foc_date": "2024-05-01T06:00:00Z"},
+        {"id": AUTHORIZED, "status": "authorized", "phone_numbers": ["+14165550100"], "carrier_name": "Bell",
+         "spid": "111A", "country_code": "CA", "created_at": "2024-04-30T00:00:00Z",
+         "foc_date": "2024-05-04T00:00:00Z"},
+        {"id": PORTED, "status": "ported", "phone_numbers": ["+13125550009"], "carrier_name": "Acme Wireless",
+         "spid": "987H", "created_at": "2024-04-01T00:00:00Z", "foc_date": "2024-04-15T00:00:00Z",
+         "ported_out_at": "2024-04-15T00:00:00Z"},
+    ]}
+
+
+@pytest.fixture
+def porting(clock: Clock) -> Sandbox:
+    return Sandbox(clock=clock, seed=portout_seed())
+
+
+@pytest.fixture
+def api(porting: Sandbox) -> Iterator[httpx.Client]:
+    with httpx.Client(transport=porting.transport(), base_url=BASE, headers={"Authorization": f"Bearer {KEY}"},
+                      event_hooks={"response": [conforms]}) as client:
+        yield client
+
+
+def data(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()["data"]
+
+
+def ids(api: httpx.Client, **params: str) -> list[str]:
+    return [o["id"] for o in data(api.get("/portouts", params=params))]
+
+
+def events(api: httpx.Client, **params: str) -> list[dict[str, Any]]:
+    return list(data(api.get("/portouts/events", params=params)))
+
+
+# -- orders --------------------------------------------------------------------------------
+
+def test_a_seeded_order_reads_like_the_api(api: httpx.Client) -> None:
+    order = data(api.get(f"/portouts/{PENDING}"))
+    assert order["record_type"] == "portout" and order["status"] == "pending" and order["reason"] is None
+    assert order["created_at"] == order["inserted_at"] == "2024-05-01T00:00:00.000Z"
+    assert order["requested_foc_date"] == "2024-05-08T00:00:00.000Z" and "foc_date" not in order
+    assert order["current_carrier"] == "telnyx" and order["host_messaging"] is False and order["user_id"]
+    assert not any(key.startswith("_") or key == "customer_reference" for key in order)
+    assert data(api.get(f"/portouts/{STALE}"))["support_key"].startswith("PO_")
+    missing = api.get(f"/portouts/{NO_SUCH}")
+    assert missing.status_code == 404 and codes(missing) == ["10005"]
+    assert api.get("/portouts/not-a-uuid").status_code == 404
+
+
+def test_the_list_filters_newest_first(api: httpx.Client) -> None:
+    assert ids(api) == [PENDING, AUTHORIZED, STALE, PORTED]
+    assert ids(api, **{"filter[status]": "pending"}) == [PENDING]
+    assert ids(api, **{"filter[status_in]": "authorized,ported"}) == [AUTHORIZED, STALE, PORTED]
+    assert ids(api, **{"filter[carrier_name]": "acme wireless"}) == [PENDING, PORTED]
+    assert ids(api, **{"filter[spid]": "111A"}) == [AUTHORIZED]
+    assert ids(api, **{"filter[support_key]": "PO_100001"}) == [PENDING]
+    assert ids(api, **{"filter[pon]": "PON-1"}) == [PENDING]
+    assert ids(api, **{"filter[phone_number]": "+13125550006"}) == [PENDING]
+    assert ids(api, **{"filter[country_code]": "ca"}) == [AUTHORIZED]
+    assert ids(api, **{"filter[country_code_in]": "CA,US"}) == [PENDING, AUTHORIZED, STALE, PORTED]
+    assert ids(api, **{"filter[foc_date]": "2024-05-04T09:30:00Z"}) == [AUTHORIZED]
+    assert ids(api, **{"filter[inserted_at][gte]": "2024-04-29T00:00:00Z",
+                       "filter[inserted_at][lte]": "2024-04-30T00:00:00Z"}) == [AUTHORIZED]
+    assert ids(api, **{"filter[ported_out_at][lte]": "2024-04-20T00:00:00Z"}) == [PORTED]
+    assert ids(api, **{"page[size]": "1", "page[number]": "2"}) == [AUTHORIZED]
+
+
+@pytest.mark.parametrize("params", [{"filter[status]": "done"}, {"filter[colour]": "red"},
+                                    {"filter[foc_date]": "tomorrow"}, {"page[size]": "251"}])
+def test_filters_the_spec_does_not_declare_are_refused(api: httpx.Client, params: dict[str, str]) -> None:
+    response = api.get("/portouts", params=params)
+    assert response.status_code == 422 and codes(response) == ["10015"]
+    assert errors_of(response)[0]["source"]["parameter"] == next(iter(params))
+
+
+# -- status changes ------------------------------------------------------------------------
+
+def test_authorizing_a_pending_order(api: httpx.Client, clock: Clock) -> None:
+    clock.advance(60)
+    order = data(api.patch(f"/portouts/{PENDING}/authorized", json={"reason": "Verified", "host_messaging": True}))
+    assert order["status"] == "authorized" and order["reason"] == "Verified" and order["host_messaging"] is True
+    assert order["updated_at"] == "2024-05-01T12:01:00.000Z"
+    assert order["foc_date"] == order["requested_foc_date"]  # the FOC date is confirmed
+    kinds = {e["event_type"] for e in events(api, **{"filter[portout_id]": PENDING})}
+    assert kinds == {"portout.status_changed", "portout.foc_date_changed"}
+
+    again = api.patch(f"/portouts/{PENDING}/authorized", json={"reason": "again"})
+    assert again.status_code == 422 and codes(again) == ["10015"]
+    assert "only a pending port-out can be authorized" in errors_of(again)[0]["detail"]
+    assert api.patch(f"/portouts/{PENDING}/rejected-pending", json={"reason": "no"}).status_code == 422
+
+
+def test_rejecting_needs_a_reason_and_porting_ops_review(api: httpx.Client, clock: Clock) -> None:
+    path = f"/portouts/{PENDING}/rejected-pending"
+    no_reason = api.patch(path, json={})
+    assert no_reason.status_code == 422 and codes(no_reason) == ["10004"] and pointers(no_reason) == ["/reason"]
+    blank = api.patch(path, json={"reason": " "})
+    assert blank.status_code == 422 and pointers(blank) == ["/reason"]
+    wrong_code = api.patch(path, json={"reason": "x", "rejection_code": 1004})
+    assert wrong_code.status_code == 422 and pointers(wrong_code) == ["/rejection_code"]
+    needs_reason = api.patch(path, json={"reason": "", "rejection_code": 1099})
+    assert needs_reason.status_code == 422 and pointers(needs_reason) == ["/reason"]
+    bad_status = api.patch(f"/portouts/{PENDING}/ported", json={"reason": "x"})
+    assert bad_status.status_code == 404
+
+    order = data(api.patch(path, json={"reason": "", "rejection_code": 1002}))
+    assert order["status"] == "rejected-pending" and order["rejection_code"] == 1002 and order["reason"] is None
+    clock.advance(24 * 3600)
+    reviewed = data(api.get(f"/portouts/{PENDING}"))
+    assert reviewed["status"] == "rejected" and reviewed["updated_at"] == "2024-05-02T12:00:00.000Z"
+    clock.advance(1)
+    statuses = [e["payload"]["status"] for e in events(api, **{"filter[event_type]": "portout.status_changed",
+                                                                     "filter[portout_id]": PENDING})]
+    assert statuses == ["rejected", "rejected-pending"]
+
+
+def test_an_unanswered_order_is_authorized_at_its_deadline_and_ports_on_its_foc_date(
+        api: httpx.Client, clock: Clock) -> None:
+    stale = data(api.get(f"/portouts/{STALE}"))  # 48 h passed on 2024-04-30, the FOC date on 2024-05-01 06:00
+    assert stale["status"] == "ported" and stale["foc_date"] == "2024-05-01T06:00:00.000Z"
+    assert ids(api, **{"filter[ported_out_at][gte]": "2024-05-01T06:00:00Z"}) == [STALE]
+    history = events(api, **{"filter[portout_id]": STALE, "filter[event_type]": "portout.status_changed"})
+    assert [(e["payload"]["status"], e["created_at"]) for e in history] == [
+        ("ported", "2024-05-01T06:00:00.000Z"), ("authorized", "2024-04-30T00:00:00.000Z")]
+
+    clock.advance(35 * 3600)
+    assert data(api.get(f"/portouts/{PENDING}"))["status"] == "pending"
+    clock.advance(1 * 3600)
+    authorized = data(api.get(f"/portouts/{PENDING}"))
+    assert authorized["status"] == "authorized" and authorized["updated_at"] == "2024-05-03T00:00:00.000Z"
+    assert data(api.get(f"/portouts/{AUTHORIZED}"))["status"] == "authorized"
+    clock.advance(24 * 3600)
+    assert data(api.get(f"/portouts/{AUTHORIZED}"))["status"] == "ported"
+
+
+# -- comments, documents, rejection codes --------------------------------------------------
+
+def test_comments(api: httpx.Client, porting: Sandbox) -> None:
+    listed = api.get(f"/portouts/{PENDING}/comments").json()
+    assert [c["body"] for c in listed["data"]] == ["Customer confirmed by phone"]
+    assert listed["meta"]["total_results"] == 1
+    comment = data(api.post(f"/portouts/{PENDING}/comments", json={"body": "Please hold"}), 201)
+    assert comment["portout_id"] == PENDING and comment["user_id"] == porting.state.user_id
+    assert [c["id"] for c in data(api.get(f"/portouts/{PENDING}/comments"))][-1] == comment["id"]
+    [event] = events(api, **{"filter[event_type]": "portout.new_comment"})
+    assert event["portout_id"] == PENDING and event["payload_status"] == "created" and "payload" not in event
+
+    empty = api.post(f"/portouts/{PENDING}/comments", json={})
+    assert empty.status_code == 422 and pointers(empty) == ["/body"]
+    assert api.get(f"/portouts/{NO_SUCH}/comments").status_code == 404
+
+
+def test_supporting_documents(api: httpx.Client) -> None:
+    [seeded] = data(api.get(f"/portouts/{PENDING}/supporting_documents"), 201)  # the spec declares 201
+    assert seeded["document_id"] == DOCUMENT and seeded["type"] == "loa"
+    added = data(api.post(f"/portouts/{PENDING}/supporting_documents",
+                          json={"documents": [{"type": "invoice", "document_id": NO_SUCH}]}), 201)
+    assert [(d["type"], d["portout_id"]) for d in added] == [("invoice", PENDING)]
+    assert len(data(api.get(f"/portouts/{PENDING}/supporting_documents"), 201)) == 2
+    for body in ({"documents": [{"type": "passport", "document_id": NO_SUCH}]}, {"documents": []}, {}):
+        assert api.post(f"/portouts/{PENDING}/supporting_documents", json=body).status_code == 422
+
+
+def test_rejection_codes(api: httpx.Client) -> None:
+    def codes_of(portout: str, **params: str) -> list[tuple[int, bool]]:
+        found = data(api.get(f"/portouts/rejections/{portout}", params=params))
+        return [(r["code"], r["reason_required"]) for r in found]
+
+    assert codes_of(PENDING) == [(1002, False), (1099, True)]
+    assert codes_of(PENDING, **{"filter[code]": "1099"}) == [(1099, True)]
+    assert codes_of(PENDING, **{"filter[code]": "1002,1099"}) == [(1002, False), (1099, True)]
+    assert (1099, True) in codes_of(AUTHORIZED) and len(codes_of(AUTHORIZED)) == 5  # the default list
+    assert api.get(f"/portouts/rejections/{NO_SUCH}").status_code == 404
+    assert api.get(f"/portouts/rejections/{PENDING}", params={"filter[code]": "pin"}).status_code == 422
+
+
+# -- events --------------------------------------------------------------------------------
+
+def test_events_complete_on_the_clock_and_republishing_adds_none(api: httpx.Client, clock: Clock) -> None:
+    data(api.post(f"/portouts/{PENDING}/comments", json={"body": "hello"}), 201)
+    [event] = events(api, **{"filter[event_type]": "portout.new_comment"})
+    assert event["payload_status"] == "created" and event["updated_at"] == event["created_at"]
+    clock.advance(1)
+    shown = data(api.get(f"/portouts/events/{event['id']}"))
+    assert shown["payload_status"] == "completed" and shown["updated_at"] == "2024-05-01T12:00:01.000Z"
+    assert shown["payload"]["comment"] == "hello" and shown["payload"]["portout_id"] == PENDING
+    assert shown["available_notification_methods"] == ["email", "webhook"]
+
+    total = len(events(api))
+    republished = api.post(f"/portouts/events/{event['id']}/republish")
+    assert republished.status_code == 204 and republished.content == b""
+    assert len(events(api)) == total
+    assert api.post(f"/portouts/events/{NO_SUCH}/republish").status_code == 404
+    assert api.get(f"/portouts/events/{NO_SUCH}").status_code == 404
+    assert events(api, **{"filter[created_at][gte]": "2024-05-01T11:00:00Z"}) == events(api, **{
+        "filter[portout_id]": PENDING})
+    assert api.get("/portouts/events", params={"filter[event_type]": "portout.deleted"}).status_code == 422
+
+
+# -- reports -------------------------------------------------------------------------------
+
+def test_a_report_completes_with_a_document(api: httpx.Client, clock: Clock, porting: Sandbox) -> None:
+    body = {"report_type": "export_portouts_csv",
+            "params": {"filters": {"status__in": ["pending", "ported"], "phone_numbers__overlaps": ["+13125550006"]}}}
+    report = data(api.post("/portouts/reports", json=body), 201)
+    assert report["status"] == "pending" and "document_id" not in report and report["params"] == body["params"]
+    assert [r["id"] for r in data(api.get("/portouts/reports", params={"filter[status]": "pending"}))] == [report["id"]]
+    clock.advance(1)
+    done = data(api.get(f"/portouts/reports/{report['id']}"))
+    assert done["status"] == "completed" and done["document_id"] and done["updated_at"] == "2024-05-01T12:00:01.000Z"
+    assert porting.state.get("portout_reports", report["id"])["_portout_ids"] == [PENDING]  # type: ignore[index]
+    assert data(api.get("/portouts/reports", params={"filter[status]": "pending"})) == []
+
+    for bad in ({"report_type": "export_portouts_csv"}, {"report_type": "pdf", "params": {"filters": {}}},
+                {"report_type": "export_portouts_csv", "params": {"filters": {"status__in": ["gone"]}}},
+                {"report_type": "export_portouts_csv", "params": {"filters": {"colour": "red"}}}):
+        assert api.post("/portouts/reports", json=bad).status_code == 422
+    assert api.get(f"/portouts/reports/{NO_SUCH}").status_code == 404
+
+
+# -- seeds and persistence -----------------------------------------------------------------
+
+def test_orders_comments_and_events_survive_a_restart(tmp_path: Path, clock: Clock) -> None:
+    state = tmp_path / "state.json"
+    with Sandbox(clock=clock, state_path=state, seed=portout_seed()) as first:
+        with httpx.Client(transport=first.transport(), base_url=BASE,
+                          headers={"Authorization": f"Bearer {KEY}"}) as client:
+            client.patch(f"/portouts/{PENDING}/authorized", json={"reason": "ok"})
+            client.post(f"/portouts/{PENDING}/comments", json={"body": "done"})
+    restored = Sandbox(clock=clock, state_path=state)
+    order = restored.state.get("portouts", PENDING)
+    assert order is not None and order["status"] == "authorized" and len(order["_comments"]) == 2
+    assert len([e for e in restored.state.all("portout_events") if e["portout_id"] == PENDING]) == 3
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ({"phone_numbers": ["3125550004"]}, "E.164"),
+    ({"phone_numbers": ["+13125550004"], "colour": "red"}, "colour"),
+    ({"phone_numbers": ["+13125550004"], "status": "lost"}, "status"),
+    ({"phone_numbers": ["+13125550004"], "foc_date": "soon"}, "ISO 8601"),
+    ({"phone_numbers": ["+13125550004"], "comments": [{"user_id": "x"}]}, "body"),
+])
+def test_seeds_that_are_not_orders_are_refused(clock: Clock, entry: dict[str, Any], message: str) -> None:
+    with pytest.raises(SeedError, match=message):
+        Sandbox(clock=clock, seed={"portouts": [entry]})
+    with pytest.raises(SeedError, match="cannot be seeded"):
+        Sandbox(clock=clock, seed={"portout_events": [{"id": NO_SUCH}]})
