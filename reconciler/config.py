@@ -118,6 +118,9 @@ def config_model() -> type[BaseModel]:
         SETTINGS_KEY: (Settings | None, Field(default=None, description="Settings of the reconciler itself.")),
     }
     for name, kind in KINDS.items():
+        if kind.singleton:
+            fields[name] = (kind.model | None, Field(default=None, description=f"The {name.replace('_', ' ')}."))
+            continue
         block = create_model(
             f"{kind.model.__name__}Block",
             __config__=ConfigDict(extra="forbid"),
@@ -224,6 +227,9 @@ class _Builder:
         """A kind is a list of entries, or `{defaults: {...}, entries: [...]}` where each entry wins over defaults."""
         if value is None:
             return
+        if KINDS[name].singleton:
+            self.add_single(doc, name, value)
+            return
         entries_loc: tuple[int | str, ...] = (name,)
         defaults: dict[str, Any] = {}
         if isinstance(value, dict) and not value.keys() & {DEFAULTS_KEY, ENTRIES_KEY}:
@@ -245,6 +251,25 @@ class _Builder:
                 self.validation_issues(doc, loc, exc, kind.model, raw, (name, DEFAULTS_KEY))
                 continue
             self.add_entry(doc, loc, name, kind.key_of(entry), entry)
+
+    def add_single(self, doc: yamlio.Document, name: str, value: Any) -> None:
+        """A kind written as one mapping (the port-out policy): one entry, defined in one place."""
+        kind = KINDS[name]
+        if not isinstance(value, dict):
+            self.issue(doc, (name,), f"`{name}` must be a mapping (e.g. `rules:`)")
+            return
+        try:
+            entry = kind.model.model_validate(value)
+        except ValidationError as exc:
+            self.validation_issues(doc, (name,), exc, kind.model)
+            return
+        key = kind.key_of(entry)
+        previous = self.state.sources.get((name, key))
+        if previous is not None:
+            self.issue(doc, (name,), f"`{name}` is also set at {previous}", "keep one")
+            return
+        self.state.sources[(name, key)] = Source(doc.path, (name,), doc)
+        self.state.entries[name].append(entry)
 
     def split_defaults(self, doc: yamlio.Document, name: str, value: dict[Any, Any]) -> tuple[dict[str, Any], Any]:
         for extra in set(value) - {DEFAULTS_KEY, ENTRIES_KEY}:

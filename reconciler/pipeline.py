@@ -94,7 +94,8 @@ def make_plan(
     attention = result.attention
     if targets:
         attention = [a for a in attention if any(t.kind == a.kind and t.key in (None, a.key) for t in targets)]
-    return Plan(order_changes(changes), live.counts(), tuple(result.notes), tuple(attention))
+    counts = {name: n for name, n in live.counts().items() if KINDS[name].thresholds}
+    return Plan(order_changes(changes), counts, tuple(result.notes), tuple(attention))
 
 
 def plan_from_account(

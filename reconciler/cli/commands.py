@@ -31,6 +31,7 @@ from reconciler.yamlio import dump as dump_yaml
 
 PLANFILE_FORMAT = "telnyx-reconciler/planfile"
 PLANFILE_VERSION = 1
+EXPORTABLE = [name for name, kind in config.KINDS.items() if kind.exportable]
 
 
 @cli.command()
@@ -127,13 +128,13 @@ def drift(settings: Settings, config: tuple[str, ...], fmt: str, targets: tuple[
 
 
 @cli.command()
-@click.option("--kind", "kinds", multiple=True, type=click.Choice(list(config.KINDS)), help="Kinds to export (default: all).")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(EXPORTABLE), help="Kinds to export (default: all).")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of standard output.")
 @click.pass_obj
 def export(settings: Settings, kinds: tuple[str, ...], out: str | None) -> int:
     """Write the live account as config YAML (how a team adopts an existing account)."""
     with api_client(settings) as client:
-        live = pipeline.fetch_live(client, kinds or list(config.KINDS))
+        live = pipeline.fetch_live(client, kinds or EXPORTABLE)
     result = export_live(live)
     if out:
         with open(out, "w", encoding="utf-8") as handle:

@@ -10,6 +10,7 @@ from reconciler.kinds.billing_groups import BillingGroups
 from reconciler.kinds.integration_secrets import IntegrationSecrets
 from reconciler.kinds.mobile_phone_numbers import MobilePhoneNumbers
 from reconciler.kinds.phone_numbers import PhoneNumbers
+from reconciler.kinds.portout_policy import PortoutPolicyKind
 from reconciler.kinds.sso_providers import SsoProviders
 
 KINDS: dict[str, Kind] = {
@@ -22,6 +23,7 @@ KINDS: dict[str, Kind] = {
         PhoneNumbers(),
         MobilePhoneNumbers(),
         IntegrationSecrets(),
+        PortoutPolicyKind(),
     )
 }
 

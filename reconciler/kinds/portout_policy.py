@@ -1,0 +1,279 @@
+"""The port-out policy: which pending port-outs to authorize, which to reject, and which to leave to a person.
+
+Another carrier may ask for any number at any time; an order nobody answers is authorized automatically
+after a deadline (24 or 48 hours from its creation), and the number leaves the account. The policy is an
+ordered list of rules. Each number of a pending port-out takes the action of the first rule that matches
+it (by the number itself, its tags in the account, the gaining carrier's name or SPID, the requested FOC
+date); a number no rule matches is `manual`. The order as a whole is then:
+
+- rejected if any of its numbers is under a `reject` rule (a protected number is never let go because it
+  shares an order with others);
+- otherwise left to a person if any number is `manual` (the tool never authorizes what no rule allows);
+- otherwise authorized.
+
+Authorize and reject are changes (`PATCH /portouts/{id}/{authorized|rejected-pending}` with a reason, and
+a comment when the rule has one). `manual` orders are not changes: they are reported as waiting for a
+person, with their deadline, and keep `drift` exiting 2 until someone answers them.
+
+The status call takes only a reason, so a rule's `rejection_code` is checked against the order's
+eligible codes (`/portouts/rejections/{id}`) and named in the reason; a code the order does not accept,
+or one that needs a reason the rule does not give, stops the plan.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from reconciler.errors import PartialFailure, ReconcilerError
+from reconciler.kinds.base import Api, ApplyContext, DiffContext, Entry, Kind, KindDiff, LiveResource
+from reconciler.kinds.owned_numbers import is_e164
+from reconciler.plan import Action, Attention, Change, FieldChange, Step
+
+POLICY_KEY = "policy"
+PENDING_PATH = "/portouts"
+STATUS_FOR = {"authorize": "authorized", "reject": "rejected-pending"}
+
+
+class Match(BaseModel):
+    """What a rule matches; every condition given must hold. An empty match matches every number."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    phone_numbers: list[str] | None = Field(default=None, description="Numbers in E.164.")
+    tags: list[str] | None = Field(default=None, description="The number has any of these tags in the account.")
+    carrier_name: list[str] | None = Field(default=None, description="The gaining carrier's name (any of; case ignored).")
+    spid: list[str] | None = Field(default=None, description="The gaining carrier's SPID (any of).")
+    foc_before: date | None = Field(default=None, description="The requested FOC date is before this day.")
+    foc_after: date | None = Field(default=None, description="The requested FOC date is after this day.")
+
+    @field_validator("phone_numbers")
+    @classmethod
+    def _e164(cls, value: list[str] | None) -> list[str] | None:
+        bad = [n for n in value or [] if not (isinstance(n, str) and is_e164(n))]
+        if bad:
+            raise ValueError(f"not in E.164 format (a +, the country code and digits, quoted): {', '.join(map(str, bad))}")
+        return value
+
+    @field_validator("carrier_name", "spid", "tags", "phone_numbers", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def matches(self, number: str, tags: set[str], order: dict[str, Any]) -> bool:
+        foc = _day(order.get("requested_foc_date") or order.get("foc_date"))
+        checks = (
+            self.phone_numbers is None or number in self.phone_numbers,
+            self.tags is None or bool(tags & set(self.tags)),
+            self.carrier_name is None or str(order.get("carrier_name") or "").casefold() in {c.casefold() for c in self.carrier_name},
+            self.spid is None or str(order.get("spid") or "") in self.spid,
+            self.foc_before is None or (foc is not None and foc < self.foc_before),
+            self.foc_after is None or (foc is not None and foc > self.foc_after),
+        )
+        return all(checks)
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, description="Shown in plans: which rule decided.")
+    match: Match = Field(default_factory=Match)
+    action: Literal["authorize", "reject", "manual"]
+    reason: str | None = Field(default=None, description="Sent with the answer; required to reject.")
+    rejection_code: int | None = Field(default=None, description="One of the order's eligible rejection codes.")
+    comment: str | None = Field(default=None, description="Added to the port-out as a comment.")
+
+    @model_validator(mode="after")
+    def _reject_needs_reason(self) -> Rule:
+        if self.action == "reject" and not self.reason:
+            raise ValueError(f"rule {self.name!r} rejects and needs a `reason` (the API sends it to the gaining carrier)")
+        if self.rejection_code is not None and self.action != "reject":
+            raise ValueError(f"rule {self.name!r}: rejection_code goes only with action: reject")
+        if self.action == "manual" and (self.reason or self.comment):
+            raise ValueError(f"rule {self.name!r}: a manual rule sends nothing, so it takes no reason or comment")
+        return self
+
+
+class PortoutPolicy(Entry):
+    deadline_hours: float = Field(default=48, gt=0, description="Hours from creation after which an unanswered port-out is authorized automatically.")
+    rules: list[Rule] = Field(default_factory=list, description="In order: the first rule matching a number decides for it.")
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_names(cls, rules: list[Rule]) -> list[Rule]:
+        names = [r.name for r in rules]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"rule names must be unique: {', '.join(twice)}")
+        return rules
+
+
+class PortoutPolicyKind(Kind):
+    name = "portout_policy"
+    title = "port-out"
+    model = PortoutPolicy
+    key_field = "deadline_hours"  # unused: the policy is a single mapping (key_of)
+    path = PENDING_PATH
+    singleton = True
+    prunable = False
+    exportable = False
+    thresholds = False  # answering many orders at once is the policy working, not a config gone wrong
+
+    def key_of(self, entry: Entry) -> str:
+        return POLICY_KEY
+
+    # --- reading: pending port-outs, the tags of their numbers, their eligible rejection codes ---------
+
+    def fetch(self, api: Api, fields: frozenset[str] = frozenset()) -> list[LiveResource]:
+        checked = datetime.now(timezone.utc).isoformat()
+        found = []
+        for raw in api.list_all(PENDING_PATH, {"filter[status]": "pending"}):
+            numbers = [str(n) for n in raw.get("phone_numbers") or []]
+            attrs = {**raw, "checked_at": checked, "number_tags": {n: _tags_of(api, n) for n in numbers},
+                     "rejections": _rejections(api, str(raw["id"]))}
+            key = str(raw.get("support_key") or raw["id"])  # what the portal and Telnyx support call the order
+            found.append(LiveResource(key, str(raw["id"]), attrs, raw.get("created_at", "")))
+        return found
+
+    # --- deciding --------------------------------------------------------------------------------------
+
+    def diff(self, entries: list[Entry], live: list[LiveResource], prune: bool, ctx: DiffContext) -> KindDiff:
+        result = KindDiff()
+        policy = entries[0] if entries else None
+        if not isinstance(policy, PortoutPolicy):
+            return result
+        for order in sorted(live, key=lambda r: r.created_at):
+            self._decide(policy, order, result)
+        return result
+
+    def _decide(self, policy: PortoutPolicy, order: LiveResource, result: KindDiff) -> None:
+        per_number = {n: _first_rule(policy, n, set(t), order.attrs) for n, t in order.attrs["number_tags"].items()}
+        action, rule, why = _order_action(per_number)
+        deadline = _deadline(order.attrs, policy.deadline_hours)
+        facts = _facts(order.attrs, deadline)
+        if action == "manual" or rule is None:
+            result.attention.append(Attention(self.name, order.key, f"manual: {why}; {facts}", deadline.isoformat() if deadline else None,
+                                              {"phone_numbers": list(per_number), "support_key": order.attrs.get("support_key")}))
+            return
+        problem = _code_problem(rule, order.attrs["rejections"]) if action == "reject" else None
+        if problem:
+            result.errors.append(f"port-out {order.key} ({facts}): {problem}")
+            return
+        after = {"status": STATUS_FOR[action], "reason": _reason(rule, order.attrs["rejections"]), "comment": rule.comment}
+        fields = (FieldChange("status", "pending", after["status"]),)
+        result.changes.append(Change(self.name, order.key, Action.UPDATE, {"status": "pending"}, after, fields,
+                                     f"{action}: {why}; {facts}", order.id))
+
+    # --- applying ----------------------------------------------------------------------------------------
+
+    def apply_steps(self, api: Api, steps: list[Step], ctx: ApplyContext) -> None:
+        for step in steps:
+            after = step.change.after or {}
+            try:
+                api.patch(f"{PENDING_PATH}/{step.change.live_id}/{after['status']}", {"reason": after["reason"]},
+                          what=f"answering port-out {step.change.key}")
+                if after.get("comment"):
+                    api.post(f"{PENDING_PATH}/{step.change.live_id}/comments", {"body": after["comment"]},
+                             what=f"commenting on port-out {step.change.key}")
+            except ReconcilerError as exc:
+                raise PartialFailure(exc, [(step.change, exc.message)]) from exc
+            ctx.step_done(step)
+
+
+def _tags_of(api: Api, number: str) -> list[str]:
+    """The number's tags in the account (none when the account has no such number)."""
+    for raw in api.list_all("/phone_numbers", {"filter[phone_number]": number.lstrip("+")}):
+        if raw.get("phone_number") == number:
+            return sorted(raw.get("tags") or [])
+    return []
+
+
+def _rejections(api: Api, portout_id: str) -> list[dict[str, Any]]:
+    answer = api.get(f"{PENDING_PATH}/rejections/{portout_id}", what=f"reading the rejection codes of port-out {portout_id}")
+    return [r for r in answer.get("data") or [] if isinstance(r, dict)]
+
+
+def _first_rule(policy: PortoutPolicy, number: str, tags: set[str], order: dict[str, Any]) -> Rule | None:
+    return next((rule for rule in policy.rules if rule.match.matches(number, tags, order)), None)
+
+
+def _order_action(per_number: dict[str, Rule | None]) -> tuple[str, Rule | None, str]:
+    """The order's action, the rule behind it, and why, in words."""
+    rejecting = [(n, r) for n, r in per_number.items() if r is not None and r.action == "reject"]
+    manual = [n for n, r in per_number.items() if r is None or r.action == "manual"]
+    authorizing = [(n, r) for n, r in per_number.items() if r is not None and r.action == "authorize"]
+    if rejecting:
+        number, rule = rejecting[0]
+        why = f"rule {rule.name!r} protects {', '.join(n for n, _ in rejecting)}"
+        if authorizing or manual:
+            why += ", so the whole order is rejected although it also holds " + ", ".join(
+                f"{n} ({'rule ' + repr(r.name) if r else 'no rule'})" for n, r in per_number.items() if (n, r) not in rejecting)
+        return "reject", rule, why
+    if manual:
+        words = [f"{n} ({'rule ' + repr(r.name) if r else 'no rule matches'})" for n, r in per_number.items() if n in manual]
+        return "manual", None, "left to a person: " + ", ".join(words)
+    if not authorizing:
+        return "manual", None, "the order lists no phone numbers"
+    rules = sorted({r.name for _, r in authorizing})
+    return "authorize", authorizing[0][1], f"every number is allowed to leave (rule {', '.join(map(repr, rules))})"
+
+
+def _code_problem(rule: Rule, eligible: list[dict[str, Any]]) -> str | None:
+    if rule.rejection_code is None:
+        return None
+    codes = {r.get("code"): r for r in eligible}
+    if rule.rejection_code not in codes:
+        return (f"rule {rule.name!r} rejects with code {rule.rejection_code}, which this order does not accept "
+                f"(eligible: {', '.join(str(c) for c in sorted(c for c in codes if c is not None)) or 'none'})")
+    if codes[rule.rejection_code].get("reason_required") and not rule.reason:
+        return f"rejection code {rule.rejection_code} needs a reason and rule {rule.name!r} gives none"
+    return None
+
+
+def _reason(rule: Rule, eligible: list[dict[str, Any]]) -> str:
+    text = rule.reason or f"Authorized by port-out policy rule {rule.name!r}."
+    if rule.rejection_code is not None:
+        description = next((r.get("description") for r in eligible if r.get("code") == rule.rejection_code), "")
+        text = f"[{rule.rejection_code}{': ' + description if description else ''}] {text}"
+    return text
+
+
+def _deadline(order: dict[str, Any], hours: float) -> datetime | None:
+    created = _instant(order.get("created_at") or order.get("inserted_at"))
+    return None if created is None else created + timedelta(hours=hours)
+
+
+def _facts(order: dict[str, Any], deadline: datetime | None) -> str:
+    parts = [f"numbers {', '.join(order['number_tags']) or '(none)'}",
+             f"to {order.get('carrier_name') or 'an unnamed carrier'}" + (f" (SPID {order['spid']})" if order.get("spid") else ""),
+             f"support key {order.get('support_key') or '-'}"]
+    checked = _instant(order.get("checked_at"))
+    if deadline is not None and checked is not None:
+        parts.append(_time_left(deadline - checked, deadline))
+    return "; ".join(parts)
+
+
+def _time_left(left: timedelta, deadline: datetime) -> str:
+    at = deadline.strftime("%Y-%m-%d %H:%M UTC")
+    minutes = int(abs(left.total_seconds()) // 60)
+    span = f"{minutes // 60}h {minutes % 60:02d}m"
+    if left.total_seconds() <= 0:
+        return f"deadline passed {span} ago ({at}): it may be authorized automatically at any moment"
+    return f"{span} left before it is authorized automatically ({at})"
+
+
+def _instant(text: Any) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _day(text: Any) -> date | None:
+    moment = _instant(text)
+    return moment.date() if moment else None
