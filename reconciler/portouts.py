@@ -1,0 +1,151 @@
+"""Port-out orders through the API client: reading orders, their comments, documents, rejection
+codes and events, answering them, and exporting them as a report.
+
+Functions take any `kinds.base.Api` (the `TelnyxClient`, or a test double) and return the API's
+JSON objects; nothing here prints. Filters are given by their API names without the `filter[...]`
+wrapping (`{"status": "pending", "inserted_at": {"gte": "2024-05-01T00:00:00Z"}}`); a list value is
+sent comma-separated, the way the spec's array filters are read.
+
+A report is created `pending` and completes on its own; `wait_for_report` polls it with a bounded
+backoff (0.5 s doubling to 8 s, at most `timeout` seconds in all), with `sleep` and `clock`
+injectable so tests need not wait.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from reconciler.errors import ReconcilerError
+from reconciler.kinds.base import Api
+
+PATH = "/portouts"
+STATUSES = ("pending", "authorized", "ported", "rejected", "rejected-pending", "canceled")
+ANSWERS = ("authorized", "rejected-pending")  # the statuses an account may set
+EVENT_TYPES = ("portout.status_changed", "portout.new_comment", "portout.foc_date_changed")
+REPORT_TYPE = "export_portouts_csv"
+FIRST_DELAY, MAX_DELAY, REPORT_TIMEOUT = 0.5, 8.0, 120.0
+Filters = Mapping[str, Any]
+
+
+def query(filters: Filters | None) -> dict[str, Any]:
+    """The query of a filter: `{"inserted_at": {"gte": t}, "status_in": [a, b]}` ->
+    `{"filter[inserted_at][gte]": t, "filter[status_in]": "a,b"}`; None values are left out."""
+    flat: dict[str, Any] = {}
+
+    def add(key: str, value: Any) -> None:
+        if isinstance(value, Mapping):
+            for name, inner in value.items():
+                add(f"{key}[{name}]", inner)
+        elif isinstance(value, (list, tuple)):
+            flat[key] = ",".join(str(v) for v in value)
+        elif value is not None:
+            flat[key] = value
+
+    for name, value in (filters or {}).items():
+        add(f"filter[{name}]", value)
+    return flat
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+def list_portouts(api: Api, filters: Filters | None = None) -> list[dict[str, Any]]:
+    """Every port-out order matching the filters (all pages), newest first."""
+    return api.list_all(PATH, query(filters))
+
+
+def pending_portouts(api: Api) -> list[dict[str, Any]]:
+    """The orders waiting for the account's answer."""
+    return list_portouts(api, {"status": "pending"})
+
+
+def get_portout(api: Api, portout_id: str) -> dict[str, Any]:
+    return dict(api.get(f"{PATH}/{portout_id}", what=f"reading port-out {portout_id}")["data"])
+
+
+def comments(api: Api, portout_id: str) -> list[dict[str, Any]]:
+    return list(api.get(f"{PATH}/{portout_id}/comments", what=f"reading the comments of port-out {portout_id}")["data"])
+
+
+def supporting_documents(api: Api, portout_id: str) -> list[dict[str, Any]]:
+    payload = api.get(f"{PATH}/{portout_id}/supporting_documents",
+                      what=f"reading the supporting documents of port-out {portout_id}")
+    return list(payload["data"])
+
+
+def show_portout(api: Api, portout_id: str) -> dict[str, Any]:
+    """`{"portout": order, "comments": [...], "supporting_documents": [...]}`."""
+    return {"portout": get_portout(api, portout_id), "comments": comments(api, portout_id),
+            "supporting_documents": supporting_documents(api, portout_id)}
+
+
+def rejection_codes(api: Api, portout_id: str, codes: Sequence[int] = ()) -> list[dict[str, Any]]:
+    """The rejection codes eligible for an order (each with `reason_required`), optionally only `codes`."""
+    params = query({"code": list(codes)}) if codes else None
+    payload = api.get(f"{PATH}/rejections/{portout_id}", params, what=f"reading the rejection codes of {portout_id}")
+    return list(payload["data"])
+
+
+def list_events(api: Api, filters: Filters | None = None) -> list[dict[str, Any]]:
+    """Port-out events (status changes, comments, FOC dates), newest first; filters: event_type,
+    portout_id, created_at {gte, lte}."""
+    return api.list_all(f"{PATH}/events", query(filters))
+
+
+def republish_event(api: Api, event_id: str) -> None:
+    """Send an event's notifications again; no new event is made."""
+    api.post(f"{PATH}/events/{event_id}/republish", {}, what=f"republishing port-out event {event_id}")
+
+
+# -- answering -----------------------------------------------------------------------------------
+
+def set_status(api: Api, portout_id: str, status: str, reason: str, *,
+               host_messaging: bool | None = None) -> dict[str, Any]:
+    """Authorize (`authorized`) or reject (`rejected-pending`) a pending order; the API requires a reason."""
+    if status not in ANSWERS:
+        raise ReconcilerError(f"a port-out can be set only to {' or '.join(ANSWERS)}, not {status!r}")
+    body: dict[str, Any] = {"reason": reason}
+    if host_messaging is not None:
+        body["host_messaging"] = host_messaging
+    return api.patch(f"{PATH}/{portout_id}/{status}", body, what=f"setting port-out {portout_id} to {status}")
+
+
+def add_comment(api: Api, portout_id: str, body: str) -> dict[str, Any]:
+    return api.post(f"{PATH}/{portout_id}/comments", {"body": body}, what=f"commenting on port-out {portout_id}")
+
+
+# -- reports -------------------------------------------------------------------------------------
+
+def create_report(api: Api, filters: Filters | None = None) -> dict[str, Any]:
+    """Start an `export_portouts_csv` report; filters are the report's own (`status__in`,
+    `phone_numbers__overlaps`, `created_at__gt`, ...). A repeat after a lost answer only makes a
+    second report, so the plain POST is used."""
+    body = {"report_type": REPORT_TYPE, "params": {"filters": dict(filters or {})}}
+    return api.post(f"{PATH}/reports", body, what="creating a port-out report")
+
+
+def get_report(api: Api, report_id: str) -> dict[str, Any]:
+    return dict(api.get(f"{PATH}/reports/{report_id}", what=f"reading port-out report {report_id}")["data"])
+
+
+def wait_for_report(api: Api, report_id: str, *, timeout: float = REPORT_TIMEOUT,
+                    sleep: Callable[[float], None] = time.sleep,
+                    clock: Callable[[], float] = time.monotonic) -> dict[str, Any]:
+    """Poll until the report is `completed`; ReconcilerError if it is not within `timeout` seconds."""
+    deadline, delay = clock() + timeout, FIRST_DELAY
+    while True:
+        report = get_report(api, report_id)
+        if report.get("status") == "completed":
+            return report
+        left = deadline - clock()
+        if left <= 0:
+            raise ReconcilerError(f"port-out report {report_id} is still {report.get('status')} after {timeout:g} s",
+                                  "Read it later with GET /portouts/reports/{id}.")
+        sleep(min(delay, left))
+        delay = min(delay * 2, MAX_DELAY)
+
+
+def export_portouts(api: Api, filters: Filters | None = None, **wait: Any) -> dict[str, Any]:
+    """Create a report and wait for it (keyword arguments go to `wait_for_report`)."""
+    return wait_for_report(api, str(create_report(api, filters)["id"]), **wait)
