@@ -27,13 +27,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from reconciler import portouts
 from reconciler.errors import PartialFailure, ReconcilerError
 from reconciler.kinds.base import Api, ApplyContext, DiffContext, Entry, Kind, KindDiff, LiveResource
 from reconciler.kinds.owned_numbers import is_e164
 from reconciler.plan import Action, Attention, Change, FieldChange, Step
 
 POLICY_KEY = "policy"
-PENDING_PATH = "/portouts"
 STATUS_FOR = {"authorize": "authorized", "reject": "rejected-pending"}
 
 
@@ -115,7 +115,7 @@ class PortoutPolicyKind(Kind):
     title = "port-out"
     model = PortoutPolicy
     key_field = "deadline_hours"  # unused: the policy is a single mapping (key_of)
-    path = PENDING_PATH
+    path = portouts.PATH
     singleton = True
     prunable = False
     exportable = False
@@ -129,10 +129,10 @@ class PortoutPolicyKind(Kind):
     def fetch(self, api: Api, fields: frozenset[str] = frozenset()) -> list[LiveResource]:
         checked = datetime.now(timezone.utc).isoformat()
         found = []
-        for raw in api.list_all(PENDING_PATH, {"filter[status]": "pending"}):
+        for raw in portouts.pending_portouts(api):
             numbers = [str(n) for n in raw.get("phone_numbers") or []]
             attrs = {**raw, "checked_at": checked, "number_tags": {n: _tags_of(api, n) for n in numbers},
-                     "rejections": _rejections(api, str(raw["id"]))}
+                     "rejections": portouts.rejection_codes(api, str(raw["id"]))}
             key = str(raw.get("support_key") or raw["id"])  # what the portal and Telnyx support call the order
             found.append(LiveResource(key, str(raw["id"]), attrs, raw.get("created_at", "")))
         return found
@@ -172,11 +172,9 @@ class PortoutPolicyKind(Kind):
         for step in steps:
             after = step.change.after or {}
             try:
-                api.patch(f"{PENDING_PATH}/{step.change.live_id}/{after['status']}", {"reason": after["reason"]},
-                          what=f"answering port-out {step.change.key}")
+                portouts.set_status(api, str(step.change.live_id), after["status"], after["reason"])
                 if after.get("comment"):
-                    api.post(f"{PENDING_PATH}/{step.change.live_id}/comments", {"body": after["comment"]},
-                             what=f"commenting on port-out {step.change.key}")
+                    portouts.add_comment(api, str(step.change.live_id), after["comment"])
             except ReconcilerError as exc:
                 raise PartialFailure(exc, [(step.change, exc.message)]) from exc
             ctx.step_done(step)
@@ -188,11 +186,6 @@ def _tags_of(api: Api, number: str) -> list[str]:
         if raw.get("phone_number") == number:
             return sorted(raw.get("tags") or [])
     return []
-
-
-def _rejections(api: Api, portout_id: str) -> list[dict[str, Any]]:
-    answer = api.get(f"{PENDING_PATH}/rejections/{portout_id}", what=f"reading the rejection codes of port-out {portout_id}")
-    return [r for r in answer.get("data") or [] if isinstance(r, dict)]
 
 
 def _first_rule(policy: PortoutPolicy, number: str, tags: set[str], order: dict[str, Any]) -> Rule | None:
