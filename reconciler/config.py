@@ -175,7 +175,7 @@ def _state_path(paths: list[str] | tuple[str, ...], files: list[Path], desired: 
                 settings_source: Source | None) -> Path | None:
     """The state file: `reconciler.state_file` relative to the file that sets it, else beside the config
     (inside a config directory, next to a config file)."""
-    if not any(KINDS[name].sensitive and not KINDS[name].readable for name, e in desired.entries.items() if e):
+    if not any(KINDS[name].fingerprinted for name, entries in desired.entries.items() if entries):
         return None
     if desired.settings.state_file and settings_source is not None:
         return Path(settings_source.file).parent / desired.settings.state_file

@@ -17,11 +17,11 @@ from reconciler import config
 from reconciler.apply import OnProgress, apply
 from reconciler.config import DesiredState
 from reconciler.diff import LiveState, diff
-from reconciler.errors import ConfigError, PlanError, ReconcilerError, StalePlanError
+from reconciler.errors import ApplyError, ConfigError, PlanError, ReconcilerError, StalePlanError
 from reconciler.kinds import KINDS, LiveResource
 from reconciler.kinds.base import Api
 from reconciler.order import order_changes
-from reconciler.plan import Change, Plan, check_safety
+from reconciler.plan import Action, Change, Plan, check_safety
 from reconciler.state import Fingerprints, load_fingerprints, state_key
 
 load_desired = config.load_desired
@@ -119,21 +119,28 @@ def check_plan(plan: Plan, desired: DesiredState, force: bool = False, allow_rel
 def apply_plan(
     api: Api, plan: Plan, on_progress: OnProgress | None = None, fingerprints: Fingerprints | None = None
 ) -> list[Change]:
-    """Apply, recording a fingerprint of each write-only value written; the state file is saved even when
-    the apply stops part way, so what was written is known."""
+    """Apply, recording a fingerprint of each write-only value written (state.py); the state file is saved
+    even when the apply stops part way, so what was written is known."""
     if fingerprints is None:
         return apply(api, plan, on_progress=on_progress)
-
-    def created(change: Change, live_id: str) -> None:
-        kind = KINDS[change.kind]
-        if not kind.readable:
-            fingerprints.record(change.kind, change.key, live_id,
-                                fingerprints.of(change.kind, change.key, kind.material(change.after or {})))
-
+    applied: list[Change] = []
     try:
-        return apply(api, plan, on_progress=on_progress, on_created=created)
+        applied = apply(api, plan, on_progress=on_progress, on_created=lambda c, i: _remember(fingerprints, c, i))
+    except ApplyError as exc:
+        applied = exc.applied
+        raise
     finally:
+        for change in applied:
+            if change.action is Action.UPDATE and {f.path.split(".")[0] for f in change.fields} & KINDS[change.kind].fingerprinted:
+                _remember(fingerprints, change, str(change.live_id))
         fingerprints.save()
+    return applied
+
+
+def _remember(fingerprints: Fingerprints, change: Change, live_id: str) -> None:
+    kind = KINDS[change.kind]
+    if kind.fingerprinted:
+        fingerprints.record(change.kind, change.key, live_id, fingerprints.of(change.kind, change.key, kind.material(change.after or {})))
 
 
 def verify_saved(saved: Plan, fresh: Plan) -> None:

@@ -132,7 +132,8 @@ class Kind:
     control_fields: ClassVar[frozenset[str]] = frozenset()
     # Fields holding secrets: only ${env:..}/${file:..} in the YAML, shown as (sensitive), never exported.
     sensitive: ClassVar[frozenset[str]] = frozenset()
-    readable: ClassVar[bool] = True  # False: the API never returns the sensitive values (state.py keeps fingerprints)
+    # Sensitive fields the API never returns: state.py keeps a keyed fingerprint of what the tool wrote.
+    fingerprinted: ClassVar[frozenset[str]] = frozenset()
     replace_order: ClassVar[ReplaceOrder] = ReplaceOrder.CREATE_FIRST
     replace_reason: ClassVar[str] = ""
     prunable: ClassVar[bool] = True
@@ -154,8 +155,8 @@ class Kind:
         return str(getattr(entry, self.key_field))
 
     def material(self, values: dict[str, Any]) -> dict[str, Any]:
-        """What a fingerprint of a write-only resource covers (kinds that are not `readable`)."""
-        return {k: values.get(k) for k in sorted(self.sensitive)}
+        """What the fingerprint of a resource's write-only values covers."""
+        return {k: values.get(k) for k in sorted(self.fingerprinted)}
 
     def export(self, live: LiveResource) -> dict[str, Any] | None:
         """A config entry that, planned against this live resource, shows no change (None: it cannot be

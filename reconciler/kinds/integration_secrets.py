@@ -60,7 +60,7 @@ class IntegrationSecrets(Kind):
     immutable = None
     replace_order = ReplaceOrder.DELETE_FIRST
     sensitive = frozenset(VALUE_FIELDS)
-    readable = False
+    fingerprinted = frozenset(VALUE_FIELDS)
     control_fields = frozenset({"unverified"})
 
     def from_api(self, raw: dict[str, Any]) -> LiveResource | None:
