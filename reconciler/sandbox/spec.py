@@ -2,8 +2,14 @@
 
 Owns `openapi-subset.json` (the vendored spec) and everything read from it: operations and
 their parameters, matching a concrete path to a path template, validating query parameters and
-JSON bodies with `OAS31Validator` (`$ref`s resolve inside the document), and finding the schema
+JSON bodies with `SpecValidator` (`$ref`s resolve inside the document), and finding the schema
 a response must satisfy, including which error envelope an operation uses.
+
+`SpecValidator` is `OAS31Validator` with one OpenAPI rule put back: a `oneOf` or `anyOf` that carries
+a `discriminator` is decided by it. OAS 3.1 makes `discriminator` an annotation, but the spec relies
+on it: `PortoutEvent` is a `oneOf` of three schemas that accept the same objects, so only the value of
+`event_type` (through `mapping`, else a schema's own name) says which one an event must satisfy, as
+OAS 3.0 validators and the SDK read it. A value that names none of the branches is refused.
 
 Reusable by any test of the project, for requests the tool sends and responses it receives:
 
@@ -20,10 +26,12 @@ import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import parse_qsl, unquote
 
+from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
+from jsonschema.validators import extend
 from openapi_schema_validator import OAS31Validator, oas31_format_checker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -46,6 +54,53 @@ GENERIC_ERRORS: dict[str, Any] = {
         "properties": {"code": {"type": ["string", "integer"]}, "title": {"type": "string"},
                        "detail": {"type": "string"}}}}},
 }
+
+
+SCHEMAS_PREFIX = "#/components/schemas/"
+Keyword = Callable[[Any, Any, Any, Mapping[str, Any]], Iterator[ValidationError]]
+
+
+def _branch_ref(target: str) -> str:
+    """A discriminator mapping value, which may be a bare schema name, as a `$ref`."""
+    return target if "#" in target or "/" in target else SCHEMAS_PREFIX + target
+
+
+def _pick_branch(discriminator: Mapping[str, Any], branches: Sequence[Any], instance: Mapping[str, Any]) -> int | str:
+    """The index of the branch the discriminating property names, or why there is none."""
+    prop = str(discriminator["propertyName"])
+    refs = [str(branch.get("$ref", "")) for branch in branches]
+    names = {str(value): _branch_ref(str(target)) for value, target in discriminator.get("mapping", {}).items()}
+    for ref in refs:
+        names.setdefault(ref.removeprefix(SCHEMAS_PREFIX), ref)  # a schema's own name works too
+    value = instance.get(prop)
+    if not isinstance(value, str):
+        return f"{prop!r} is required (a string) to tell which schema applies"
+    if names.get(value) in refs:
+        return refs.index(names[value])
+    first_names = {ref: name for name, ref in reversed(names.items()) if ref in refs}
+    known = ", ".join(repr(name) for name in sorted(first_names.values()))
+    return f"{value!r} is not a known {prop!r}; expected one of {known}"
+
+
+def _discriminated(plain: Keyword) -> Keyword:
+    """`oneOf`/`anyOf` that, when the schema has a `discriminator`, validates an object against the
+    one branch its discriminating property names, and otherwise behaves as JSON Schema's keyword."""
+
+    def keyword(validator: Any, branches: Any, instance: Any, schema: Mapping[str, Any]) -> Iterator[ValidationError]:
+        if "discriminator" not in schema or not validator.is_type(instance, "object"):
+            yield from plain(validator, branches, instance, schema)
+            return
+        picked = _pick_branch(schema["discriminator"], branches, instance)
+        if isinstance(picked, str):
+            yield ValidationError(picked)
+        else:
+            yield from validator.descend(instance, branches[picked], schema_path=picked)
+
+    return keyword
+
+
+SpecValidator: Any = extend(OAS31Validator, {name: _discriminated(OAS31Validator.VALIDATORS[name])
+                                             for name in ("oneOf", "anyOf")})
 
 
 @dataclass(frozen=True)
@@ -204,7 +259,7 @@ class Spec:
     def validator(self, pointer: str) -> Validator:
         with self._lock:
             if pointer not in self._validators:
-                self._validators[pointer] = OAS31Validator(
+                self._validators[pointer] = SpecValidator(
                     {"$ref": f"{SPEC_URI}#{pointer}"}, registry=self._registry,
                     format_checker=oas31_format_checker)
             return self._validators[pointer]
@@ -383,10 +438,10 @@ def validate_response(method: str, path: str, status: int, body: Any) -> list[st
     if pointer is not None:
         validator = spec.validator(pointer)
     else:
-        validator = OAS31Validator(GENERIC_ERRORS if status >= 400 else {})
+        validator = SpecValidator(GENERIC_ERRORS if status >= 400 else {})
     return [f"{op.operation_id} {status} at {json_pointer(err.absolute_path) or '/'}: {err.message}"
             for err in validator.iter_errors(body)]
 
 
-__all__ = ["Spec", "Operation", "Parameter", "CheckedRequest", "load_spec", "validate_request",
+__all__ = ["Spec", "SpecValidator", "Operation", "Parameter", "CheckedRequest", "load_spec", "validate_request",
            "validate_response", "SERVER_PREFIX"]
