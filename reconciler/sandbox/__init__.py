@@ -24,11 +24,20 @@ Collections (state and seed names) and their endpoints:
     phone_number_jobs       /phone_numbers/jobs, /phone_numbers/jobs/{id}, /phone_numbers/jobs/update_phone_numbers,
                             .../update_emergency_settings, .../delete_phone_numbers   (not seedable)
     messaging_bulk_updates  /messaging_numbers_bulk_updates, /messaging_numbers_bulk_updates/{order_id}
+    integration_secrets     /integration_secrets (list, create), /integration_secrets/{id} (delete); values are
+                            never returned
+    portouts                /portouts, /portouts/{id}, PATCH /portouts/{id}/{status}, .../{id}/comments,
+                            .../{id}/supporting_documents, /portouts/rejections/{portout_id}   (seeded only:
+                            another carrier opens an order; its numbers go port-out-pending, then ported-out)
+    portout_events          /portouts/events, /portouts/events/{id}, .../{id}/republish   (not seedable)
+    portout_reports         /portouts/reports, /portouts/reports/{id}   (not seedable)
 
 Large accounts: `generate_account(100_000)` builds a varied, reproducible seed; lists cost
 O(page size); with a `state_path`, changes to a large account go to a journal beside the state
 file (`close()` folds it in). Background jobs run on the sandbox clock: `job_seconds` and
 `job_seconds_per_number` time them, and they advance on each request (or `Sandbox.advance()`).
+Port-out orders move on the same clock: authorized when unanswered, ported at their FOC date; event
+payloads and reports complete `job_seconds` after they were made.
 
 Module map: `app` (the request pipeline and `Sandbox`), `spec` (contract loading, matching,
 validation helpers), `query` (deepObject query parsing), `errors` (Telnyx error items),

@@ -173,6 +173,57 @@ def test_an_unanswered_order_is_authorized_at_its_deadline_and_ports_on_its_foc_
     assert data(api.get(f"/portouts/{AUTHORIZED}"))["status"] == "ported"
 
 
+# -- the numbers an order holds --------------------------------------------------------------
+
+HELD, ALSO_HELD, GONE, CANADIAN, KEPT = ("1000000000000000011", "1000000000000000012", "1000000000000000013",
+                                         "1000000000000000014", "1000000000000000015")
+
+
+def numbered_seed() -> dict[str, Any]:
+    """The orders, the account's own copies of their numbers, and a number no order asks for."""
+    numbers = {HELD: "+13125550004", ALSO_HELD: "+13125550006", GONE: "+13125550007", CANADIAN: "+14165550100",
+               KEPT: "+13125550001"}
+    return {"phone_numbers": [{"id": ident, "phone_number": number, "created_at": "2024-01-01T00:00:00Z"}
+                              for ident, number in numbers.items()], **portout_seed()}
+
+
+def number_status(api: httpx.Client, ident: str) -> str:
+    return str(data(api.get(f"/phone_numbers/{ident}"))["status"])
+
+
+def test_numbers_are_port_out_pending_while_an_order_is_open_and_leave_when_it_ports(clock: Clock) -> None:
+    with client_for(Sandbox(clock=clock, seed=numbered_seed())) as api:
+        assert {ident: number_status(api, ident) for ident in (HELD, ALSO_HELD, CANADIAN, KEPT)} == {
+            HELD: "port-out-pending", ALSO_HELD: "port-out-pending", CANADIAN: "port-out-pending", KEPT: "active"}
+        gone = data(api.get(f"/phone_numbers/{GONE}"))  # its order ported at its FOC date, before the first request
+        assert gone["status"] == "ported-out" and gone["updated_at"] == "2024-05-01T06:00:00.000Z"
+        refused = api.patch(f"/phone_numbers/{HELD}", json={"tags": ["x"]})
+        assert refused.status_code == 422 and "port-out-pending" in errors_of(refused)[0]["detail"]
+        assert api.patch(f"/phone_numbers/{KEPT}", json={"tags": ["x"]}).status_code == 200
+
+        data(api.patch(f"/portouts/{PENDING}/authorized", json={"reason": "Verified"}))
+        assert number_status(api, HELD) == "port-out-pending"
+        clock.advance(2.5 * 24 * 3600)  # past the CA order's FOC date, 2024-05-04
+        assert number_status(api, CANADIAN) == "ported-out" and number_status(api, HELD) == "port-out-pending"
+        clock.advance(4 * 24 * 3600)  # past the confirmed FOC date, 2024-05-08
+        assert number_status(api, HELD) == number_status(api, ALSO_HELD) == "ported-out"
+        ported = [n["phone_number"] for n in data(api.get("/phone_numbers", params={"filter[status]": "ported-out"}))]
+        assert sorted(ported) == ["+13125550004", "+13125550006", "+13125550007", "+14165550100"]
+
+
+def test_a_rejected_order_gives_back_the_numbers_no_other_order_holds(clock: Clock) -> None:
+    seed = numbered_seed()
+    seed["portouts"].append({"phone_numbers": ["+13125550006"], "carrier_name": "Globex", "spid": "222B",
+                             "created_at": "2024-05-01T06:00:00Z"})
+    with client_for(Sandbox(clock=clock, seed=seed)) as api:
+        data(api.patch(f"/portouts/{PENDING}/rejected-pending", json={"reason": "", "rejection_code": 1002}))
+        assert number_status(api, HELD) == "port-out-pending"  # Porting Ops may still let it go
+        clock.advance(24 * 3600)
+        assert data(api.get(f"/portouts/{PENDING}"))["status"] == "rejected"
+        assert number_status(api, HELD) == "active" and number_status(api, ALSO_HELD) == "port-out-pending"
+        assert api.patch(f"/phone_numbers/{HELD}", json={"tags": ["kept"]}).status_code == 200
+
+
 # -- comments, documents, rejection codes --------------------------------------------------
 
 def test_comments(api: httpx.Client, porting: Sandbox) -> None:

@@ -16,6 +16,19 @@ The life of an order, on the sandbox clock (each step is a `portout.status_chang
     authorized        -> ported       at the foc_date (`_ported_out_at` is set)
     rejected-pending  -> rejected     REVIEW_HOURS after the rejection (Porting Ops upheld it)
 
+The numbers an order holds follow it, when the account has them (`phone_numbers`; mobile numbers
+are left as they are). The spec's phone number statuses have a word for each stage and BEHAVIOUR.md
+has the number leave the account on the FOC date, so:
+
+    order pending, authorized or rejected-pending   an active number is `port-out-pending`
+    order ported                                    the number is `ported-out`: no longer active
+    order rejected or canceled                      a `port-out-pending` number is `active` again,
+                                                    unless another open order still holds it
+
+A rejection under review keeps its numbers pending: Porting Ops may still let the port go ahead.
+Neither status is `active`, so the number can no longer be changed or deleted, and the reconciler
+leaves it alone. Seeded orders set their numbers' status the same way, without moving `updated_at`.
+
 Only a pending order can be authorized or rejected (422 10015 otherwise). `reason` is required by
 the spec for both; a rejection needs one that is not blank, unless it names a `rejection_code` (a
 sandbox extension: the spec's body has no such field, though the order shows one) whose
@@ -38,6 +51,9 @@ from .portout_events import declared_only, newest, within
 PENDING, AUTHORIZED, PORTED, REJECTED, REJECTED_PENDING = (
     "pending", "authorized", "ported", "rejected", "rejected-pending")
 STATUSES = (PENDING, AUTHORIZED, PORTED, REJECTED, REJECTED_PENDING, "canceled")
+OPEN = (PENDING, AUTHORIZED, REJECTED_PENDING)  # the orders that may still take their numbers
+NUMBERS = "phone_numbers"
+PORT_OUT_PENDING, PORTED_OUT = "port-out-pending", "ported-out"
 ANSWER_HOURS = 48
 REVIEW_HOURS = 24
 DEFAULT_REJECTIONS = (
@@ -128,7 +144,9 @@ class Portouts(Collection):
         order.update(_comments=[self._comment(state, order["id"], c) for c in fields.get("comments", [])],
                        _documents=[self._document(state, order["id"], d)
                                    for d in fields.get("supporting_documents", [])])
-        return state.insert(self.name, order)
+        stored = state.insert(self.name, order)
+        _hold_numbers(state, stored)
+        return stored
 
     def _derived(self, order: Record, fields: Mapping[str, Any]) -> Record:
         times = {f: _moment(order[f], f) for f in ("created_at", "updated_at", "foc_date", "requested_foc_date")
@@ -253,6 +271,7 @@ class Portouts(Collection):
             moved["foc_date"] = order["requested_foc_date"]
         with state.batch():
             stored = state.replace(self.name, order["id"], moved)
+            _hold_numbers(state, stored, at=when)
             events.record(state, self.settings, "portout.status_changed", order["id"], _status_payload(stored), at=when)
             if focused:
                 events.record(state, self.settings, "portout.foc_date_changed", order["id"],
@@ -295,3 +314,33 @@ def _status_payload(order: Record) -> dict[str, Any]:
             "spid": order.get("spid"), "phone_numbers": list(order["phone_numbers"]),
             "subscriber_name": order.get("end_user_name"), "user_id": order["user_id"],
             "rejection_reason": order.get("reason") if order["status"] in (REJECTED_PENDING, REJECTED) else None}
+
+
+def _hold_numbers(state: State, order: Record, at: str | None = None) -> None:
+    """Give the account's numbers in `order` the status the order's own status means for them."""
+    for number in order["phone_numbers"]:
+        ident = state.lookup(NUMBERS, "phone_number", number)
+        record = state.peek(NUMBERS, ident) if ident else None
+        if record is None:
+            continue
+        current = record.get("status", pn.ACTIVE)
+        wanted = _number_status(state, order, number, current)
+        if wanted != current:
+            changed = {**record, "status": wanted, **({"updated_at": at} if at else {})}
+            state.replace(NUMBERS, str(ident), pn.compact(changed))
+
+
+def _number_status(state: State, order: Record, number: str, current: str) -> str:
+    if order["status"] == PORTED and current in (pn.ACTIVE, PORT_OUT_PENDING):
+        return PORTED_OUT
+    if order["status"] in OPEN and current == pn.ACTIVE:
+        return PORT_OUT_PENDING
+    if order["status"] not in OPEN and current == PORT_OUT_PENDING and not _held_elsewhere(state, order, number):
+        return pn.ACTIVE
+    return current
+
+
+def _held_elsewhere(state: State, order: Record, number: str) -> bool:
+    """Whether another open order holds `number`."""
+    return any(other["id"] != order["id"] and other["status"] in OPEN and number in other["phone_numbers"]
+               for other in (state.peek(Portouts.name, i) for i in state.ids(Portouts.name)) if other)
