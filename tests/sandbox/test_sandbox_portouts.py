@@ -24,8 +24,6 @@ PORTED = "5b1a2c3d-0000-4000-8000-000000000004"
 NO_SUCH = "5b1a2c3d-0000-4000-8000-0000000000ff"
 DOCUMENT = "f1c5e079-9d82-4f50-95bc-ae2f6b8d84d7"
 
-# test_sandbox_sdk imports the response check under this name.
-conforms = check_against_spec
 
 
 def portout_seed() -> dict[str, Any]:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import telnyx
 from sandbox_support import ADDRESS, KEY, SETTINGS, Clock, check_against_spec
-from test_sandbox_portouts import PENDING, STALE, conforms, portout_seed
+from test_sandbox_portouts import PENDING, STALE, portout_seed
 from telnyx.types.settings_param import SettingsParam
 
 from reconciler.sandbox import Sandbox, generate_account
@@ -219,7 +219,7 @@ def test_mobile_numbers_through_the_sdk(numbered: Sandbox) -> None:
 def portout_sdk(sandbox: Sandbox) -> telnyx.Telnyx:
     """Like `sdk_client`, holding events to PortoutEvent's discriminator (see test_sandbox_portouts)."""
     http = httpx.Client(transport=sandbox.transport(),
-                        event_hooks={"request": [sdk_requests_conform], "response": [conforms]})
+                        event_hooks={"request": [sdk_requests_conform], "response": [check_against_spec]})
     return telnyx.Telnyx(api_key=KEY, base_url=BASE, http_client=http, max_retries=0,
                          _strict_response_validation=True)
 
