@@ -86,8 +86,9 @@ class IntegrationSecrets(Kind):
         result = KindDiff()
         for entry in entries:
             key = self.key_of(entry)
-            *older, current = by_key.pop(key, None) or [None]
-            result.changes.extend(duplicate_change(self, r, key) for r in older if r is not None)
+            candidates = by_key.pop(key, [])
+            current = candidates[-1] if candidates else None  # the newest; older ones are leftovers
+            result.changes.extend(duplicate_change(self, r, key) for r in candidates[:-1])
             change = self._compare(entry, current, ctx, result)
             if change is not None:
                 result.changes.append(change)
