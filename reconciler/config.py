@@ -53,7 +53,7 @@ class Settings(BaseModel):
         default_factory=list,
         description="Kinds whose live resources not listed in the config are deleted by apply (default: none).",
     )
-    safety: SafetySettings = Field(default_factory=lambda: SafetySettings())
+    safety: SafetySettings = Field(default_factory=SafetySettings)
     state_file: str | None = Field(
         default=None,
         description=f"Where the tool keeps keyed fingerprints of write-only values (integration secrets), "
