@@ -101,13 +101,16 @@ def republish_event(api: Api, event_id: str) -> None:
 # -- answering -----------------------------------------------------------------------------------
 
 def set_status(api: Api, portout_id: str, status: str, reason: str, *,
-               host_messaging: bool | None = None) -> dict[str, Any]:
-    """Authorize (`authorized`) or reject (`rejected-pending`) a pending order; the API requires a reason."""
+               host_messaging: bool | None = None, rejection_code: int | None = None) -> dict[str, Any]:
+    """Authorize (`authorized`) or reject (`rejected-pending`) a pending order; the API requires a reason.
+    `rejection_code` is sent beside it: the order carries one, though the request schema does not list it."""
     if status not in ANSWERS:
         raise ReconcilerError(f"a port-out can be set only to {' or '.join(ANSWERS)}, not {status!r}")
     body: dict[str, Any] = {"reason": reason}
     if host_messaging is not None:
         body["host_messaging"] = host_messaging
+    if rejection_code is not None:
+        body["rejection_code"] = rejection_code
     return api.patch(f"{PATH}/{portout_id}/{status}", body, what=f"setting port-out {portout_id} to {status}")
 
 

@@ -15,9 +15,10 @@ Authorize and reject are changes (`PATCH /portouts/{id}/{authorized|rejected-pen
 a comment when the rule has one). `manual` orders are not changes: they are reported as waiting for a
 person, with their deadline, and keep `drift` exiting 2 until someone answers them.
 
-The status call takes only a reason, so a rule's `rejection_code` is checked against the order's
-eligible codes (`/portouts/rejections/{id}`) and named in the reason; a code the order does not accept,
-or one that needs a reason the rule does not give, stops the plan.
+An order that lists eligible rejection codes (`/portouts/rejections/{id}`) can only be rejected with one
+of them: a rejecting rule must choose one (`rejection_code`), and a missing or ineligible code stops the
+plan. The request schema of the status call lists only a reason, so the code is sent beside it and also
+named at the start of the reason, where a person reading the order sees it either way.
 """
 
 from __future__ import annotations
@@ -161,7 +162,8 @@ class PortoutPolicyKind(Kind):
         if problem:
             result.errors.append(f"port-out {order.key} ({facts}): {problem}")
             return
-        after = {"status": STATUS_FOR[action], "reason": _reason(rule, order.attrs["rejections"]), "comment": rule.comment}
+        after = {"status": STATUS_FOR[action], "reason": _reason(rule, order.attrs["rejections"]), "comment": rule.comment,
+                 "rejection_code": rule.rejection_code if action == "reject" else None}
         fields = (FieldChange("status", "pending", after["status"]),)
         result.changes.append(Change(self.name, order.key, Action.UPDATE, {"status": "pending"}, after, fields,
                                      f"{action}: {why}; {facts}", order.id))
@@ -172,7 +174,8 @@ class PortoutPolicyKind(Kind):
         for step in steps:
             after = step.change.after or {}
             try:
-                portouts.set_status(api, str(step.change.live_id), after["status"], after["reason"])
+                portouts.set_status(api, str(step.change.live_id), after["status"], after["reason"],
+                                    rejection_code=after.get("rejection_code"))
                 if after.get("comment"):
                     portouts.add_comment(api, str(step.change.live_id), after["comment"])
             except ReconcilerError as exc:
@@ -214,12 +217,15 @@ def _order_action(per_number: dict[str, Rule | None]) -> tuple[str, Rule | None,
 
 
 def _code_problem(rule: Rule, eligible: list[dict[str, Any]]) -> str | None:
-    if rule.rejection_code is None:
-        return None
     codes = {r.get("code"): r for r in eligible}
+    listed = ", ".join(f"{r.get('code')} ({r.get('description') or 'no description'})" for r in eligible) or "none"
+    if rule.rejection_code is None:
+        if not codes:
+            return None
+        return (f"rule {rule.name!r} rejects, and this order can only be rejected with one of its eligible codes: "
+                f"{listed}; choose one with `rejection_code:` on the rule")
     if rule.rejection_code not in codes:
-        return (f"rule {rule.name!r} rejects with code {rule.rejection_code}, which this order does not accept "
-                f"(eligible: {', '.join(str(c) for c in sorted(c for c in codes if c is not None)) or 'none'})")
+        return f"rule {rule.name!r} rejects with code {rule.rejection_code}, which this order does not accept (eligible: {listed})"
     if codes[rule.rejection_code].get("reason_required") and not rule.reason:
         return f"rejection code {rule.rejection_code} needs a reason and rule {rule.name!r} gives none"
     return None
