@@ -19,8 +19,11 @@ from typing import Any
 
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.base import Api
+from reconciler.plan import SENSITIVE
 
 PATH = "/portouts"
+# Fields that hold a PIN: the one a gaining carrier gave (in status-change events) may be the account's own.
+CREDENTIAL_FIELDS = frozenset({"attempted_pin", "external_pin"})
 STATUSES = ("pending", "authorized", "ported", "rejected", "rejected-pending", "canceled")
 ANSWERS = ("authorized", "rejected-pending")  # the statuses an account may set
 EVENT_TYPES = ("portout.status_changed", "portout.new_comment", "portout.foc_date_changed")
@@ -116,6 +119,15 @@ def set_status(api: Api, portout_id: str, status: str, reason: str, *,
 
 def add_comment(api: Api, portout_id: str, body: str) -> dict[str, Any]:
     return api.post(f"{PATH}/{portout_id}/comments", {"body": body}, what=f"commenting on port-out {portout_id}")
+
+
+def without_credentials(value: Any) -> Any:
+    """`value` with every PIN field, at any depth, shown as `(sensitive)`."""
+    if isinstance(value, Mapping):
+        return {k: SENSITIVE if k in CREDENTIAL_FIELDS and v else without_credentials(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_credentials(v) for v in value]
+    return value
 
 
 # -- reports -------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ port-out orders: what an operator sees when another carrier asks for the account
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -149,3 +150,18 @@ def test_waiting_for_a_report_backs_off_and_gives_up() -> None:
         po.wait_for_report(StillPending(), "r1", timeout=20, sleep=sleep,  # type: ignore[arg-type]
                            clock=lambda: now[0])
     assert slept == [0.5, 1.0, 2.0, 4.0, 8.0, 4.5]
+
+
+def test_a_pin_a_gaining_carrier_attempted_is_never_printed(account: Account) -> None:
+    account.sandbox.handle("PATCH", f"/v2/portouts/{OTHER}/authorized", [],
+                           {"Authorization": f"Bearer {API_KEY}"}, b'{"reason": "Verified"}')
+    for event in account.sandbox.state.all("portout_events"):
+        if event["event_type"] == "portout.status_changed":
+            # the real service reports the PIN the carrier gave, which may be the account's own
+            account.sandbox.state.update("portout_events", event["id"], {"_payload": {**event["_payload"], "attempted_pin": "864209"}})
+    time.sleep(0.3)  # the event's payload completes job_seconds (0.2 s) after the event
+    result = account.run("portouts", "events", "--event-type", "portout.status_changed")
+    assert result.exit_code == 0
+    assert "864209" not in result.output
+    [event] = json.loads(result.output)
+    assert event["payload"]["attempted_pin"] == "(sensitive)"

@@ -13,6 +13,7 @@ from uuid import UUID
 import click
 
 from reconciler import portouts as po
+from reconciler.cli import redact
 from reconciler.cli.app import EXIT_OK, Settings, api_client, cli
 from reconciler.client import TelnyxClient
 from reconciler.errors import NotFoundError, ReconcilerError
@@ -33,7 +34,7 @@ def _account(settings: Settings) -> Iterator[TelnyxClient]:
 
 
 def _print(value: Any) -> int:
-    click.echo(json.dumps(value, indent=2, sort_keys=True))
+    click.echo(redact.scrub(json.dumps(po.without_credentials(value), indent=2, sort_keys=True)))
     return EXIT_OK
 
 
