@@ -1,7 +1,8 @@
 """Export: the live account as a config document that, planned against the same account, shows no change.
 
 Resources the tool cannot own (for example addresses without a customer_reference, which is where an
-address's name lives) are counted and left out; the header says so.
+address's name lives) are counted and left out; the header says so. A kind that refers to others (a phone
+number's billing group and emergency address) exports the references by name, as a config writes them.
 """
 
 from __future__ import annotations
@@ -19,12 +20,24 @@ class Export:
     header: str
 
 
+class _Names:
+    """Names of the exported live resources by id, for kinds that write references by name."""
+
+    def __init__(self, live: LiveState) -> None:
+        self._keys = {name: {r.id: r.key for r in items} for name, items in live.resources.items()}
+
+    def key_of_id(self, kind: str, live_id: str) -> str | None:
+        return self._keys.get(kind, {}).get(live_id)
+
+
 def export(live: LiveState) -> Export:
     document: dict[str, Any] = {}
     unreadable: list[str] = []
+    names = _Names(live)
     for name, resources in live.resources.items():
         kind = KINDS[name]
-        exported = [(r, _without(kind.sensitive, kind.export(r))) for r in resources]
+        named = getattr(kind, "export_named", None)  # phone numbers: billing groups and addresses by name
+        exported = [(r, _without(kind.sensitive, named(r, names) if named else kind.export(r))) for r in resources]
         unreadable += [f"{name}[{r.key}]" for r, e in exported if e is None]
         entries = sorted((e for _, e in exported if e is not None), key=lambda e: str(e[kind.key_field]))
         if entries or not unreadable:

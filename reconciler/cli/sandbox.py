@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -11,7 +12,7 @@ from reconciler import pipeline, render
 from reconciler.cli.app import EXIT_OK, cli, show_progress
 from reconciler.client import TelnyxClient
 from reconciler.errors import ReconcilerError
-from reconciler.sandbox import Sandbox, load_seed, serve_forever
+from reconciler.sandbox import Sandbox, generate_account, load_seed, serve_forever
 
 SANDBOX_DEFAULT_KEY = "sandbox-key"
 DEMO_BASE_URL = "http://sandbox.local/v2"
@@ -25,15 +26,23 @@ DEMO_BASE_URL = "http://sandbox.local/v2"
 @click.option("--latency-ms", type=click.FloatRange(0), default=0, show_default=True, help="Added to every request.")
 @click.option("--rate-limit", type=click.FloatRange(0, min_open=True), help="Requests per second before 429.")
 @click.option("--fail-rate", type=click.FloatRange(0, 1), default=0, show_default=True, help="Share of requests failing with 5xx.")
-def sandbox(host: str, port: int, state: str | None, seed: str | None, latency_ms: float, rate_limit: float | None, fail_rate: float) -> int:
+@click.option("--generate-numbers", type=click.IntRange(0), help="Seed an empty account with N generated phone numbers (deterministic).")
+@click.option("--generate-mobile", type=click.IntRange(0), default=0, show_default=True, help="Mobile numbers to generate along with --generate-numbers.")
+@click.option("--job-seconds", type=click.FloatRange(0), default=1.0, show_default=True, help="Base duration of a background job.")
+@click.option("--job-seconds-per-number", type=click.FloatRange(0), default=0.0005, show_default=True, help="Added per number in a job.")
+def sandbox(
+    host: str, port: int, state: str | None, seed: str | None, latency_ms: float, rate_limit: float | None, fail_rate: float,
+    generate_numbers: int | None, generate_mobile: int, job_seconds: float, job_seconds_per_number: float,
+) -> int:
     """Serve a local, stateful Telnyx API v2 on HOST:PORT/v2 (Ctrl-C stops it).
 
     It accepts the API key in TELNYX_API_KEY, or `sandbox-key` when that is unset.
     """
     key = os.environ.get("TELNYX_API_KEY") or SANDBOX_DEFAULT_KEY
     the_sandbox = Sandbox(
-        api_key=key, state_path=state, seed=load_seed(seed) if seed else None,
+        api_key=key, state_path=state, seed=_seed(seed, generate_numbers, generate_mobile),
         latency_ms=latency_ms, rate_limit=rate_limit, fail_rate=fail_rate,
+        job_seconds=job_seconds, job_seconds_per_number=job_seconds_per_number,
     )
     accepted = "the key in TELNYX_API_KEY" if key != SANDBOX_DEFAULT_KEY else f"the API key {SANDBOX_DEFAULT_KEY!r}"
 
@@ -43,6 +52,15 @@ def sandbox(host: str, port: int, state: str | None, seed: str | None, latency_m
 
     serve_forever(the_sandbox, host, port, ready)
     return EXIT_OK
+
+
+def _seed(path: str | None, numbers: int | None, mobile: int) -> dict[str, Any] | None:
+    """The account to start from: a seed file, or a generated account (the same N gives the same account)."""
+    if path and numbers is not None:
+        raise click.UsageError("give --seed or --generate-numbers, not both")
+    if numbers is not None:
+        return generate_account(numbers, mobile=mobile)
+    return load_seed(path) if path else None
 
 
 @cli.command()

@@ -10,7 +10,16 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from reconciler.kinds.base import LiveResource
-from reconciler.kinds.owned_numbers import CallForwarding, CallRecording, CnamListing, NumberEntry, OwnedNumbers, _Settings
+from reconciler.kinds.owned_numbers import (
+    CALL_DEFAULTS,
+    CallForwarding,
+    CallRecording,
+    CnamListing,
+    NumberEntry,
+    OwnedNumbers,
+    _Settings,
+    without_defaults,
+)
 
 SETTINGS = (
     "tags", "customer_reference", "connection_id", "inbound_call_screening", "caller_id_name_enabled",
@@ -49,5 +58,9 @@ class MobilePhoneNumbers(OwnedNumbers):
         return LiveResource(raw["phone_number"], str(raw["id"]), attrs, raw.get("created_at", ""))
 
     def export(self, live: LiveResource) -> dict[str, Any]:
-        keep = ("phone_number", "tags", "customer_reference", "connection_id", "inbound_call_screening")
-        return {k: live.attrs[k] for k in keep if live.attrs.get(k) not in (None, [])}
+        """Every setting the kind manages, less what is at the API's default for a new number."""
+        entry: dict[str, Any] = {"phone_number": live.key, "tags": live.attrs.get("tags") or []}
+        entry.update({k: live.attrs[k] for k in ("customer_reference", "connection_id") if live.attrs.get(k)})
+        settings = {k: live.attrs.get(k) for k in SETTINGS if k not in entry and k not in ("tags",)}
+        entry.update(without_defaults(settings, {**CALL_DEFAULTS, "inbound": {}, "outbound": {}}))
+        return entry

@@ -1,8 +1,9 @@
 """Telnyx background jobs for phone numbers: submit in chunks of at most 1,000 numbers, poll until done.
 
 Each request sets one value for all its numbers; a job's answer names the numbers that succeeded and,
-for each that failed, why. Polling waits until the job's own estimate of completion (`etc`) before the
-first look, then backs off; when several jobs are running, one list call reads up to 250 of them at once.
+for each that failed, why. At most as many jobs of a type are unfinished at once as the API allows; the
+others are submitted as those finish. Polling waits until the job's own estimate of completion (`etc`)
+before the first look, then backs off; when several jobs are due, one list call reads up to 250 at once.
 Submitting a job is not idempotent in the API's sense, but every job this tool sends sets values, so a
 retried submission has the same effect as one.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,10 +24,13 @@ from reconciler.kinds.base import Api
 MAX_NUMBERS_PER_JOB = 1000
 JOBS_PATH = "/phone_numbers/jobs"
 MESSAGING_BULK_PATH = "/messaging_numbers_bulk_updates"
-FIRST_WAIT = 0.5
+FIRST_WAIT = 0.5  # after a job's estimate has passed, the first wait of the back-off
+MIN_FIRST_WAIT = 0.1
 MAX_WAIT = 8.0
 GIVE_UP_AFTER = 3600.0
-LIST_POLL_FROM = 3  # jobs in flight from which one list call is cheaper than one GET per job
+LIST_POLL_FROM = 3  # jobs due for a look from which one list call is cheaper than one GET per job
+# Unfinished jobs the API allows at once, per type (more are refused): the rest wait their turn.
+MAX_UNFINISHED = {"update_phone_numbers": 20, "delete_phone_numbers": 20, "update_emergency_settings": 500}
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,12 @@ class _Running:
     id: str
     type: str
     numbers: list[str]
-    etc: float
+    next_look: float
+    wait: float = FIRST_WAIT
+
+    def look_again(self, at: float) -> None:
+        self.next_look = at + self.wait
+        self.wait = min(self.wait * 2, MAX_WAIT)
 
 
 def group_requests(endpoint: str, wanted: dict[str, dict[str, Any]]) -> list[JobRequest]:
@@ -77,72 +87,91 @@ def run_jobs(
     sleep: Callable[[float], None] = time.sleep,
     now: Callable[[], float] = time.time,
 ) -> JobOutcome:
-    """Submit every request, wait for every job, and say which numbers succeeded and which failed."""
+    """Submit every request (no more unfinished jobs of a type at once than the API allows), wait for every
+    job, and say which numbers succeeded and which failed."""
     outcome = JobOutcome()
     total = sum(len(r.numbers) for r in requests)
+    waiting = deque((r.endpoint, body) for r in requests for body in r.chunks())
     running: dict[str, _Running] = {}
-    for request in requests:
-        for body in request.chunks():
-            job = api.post(f"{JOBS_PATH}/{request.endpoint}", body, what=f"submitting a {request.endpoint} job")
-            running[job["id"]] = _Running(job["id"], request.endpoint, body["phone_numbers"], _epoch(job.get("etc"), now()))
-            outcome.jobs += 1
     deadline = now() + GIVE_UP_AFTER
-    wait = FIRST_WAIT
+    _submit(api, waiting, running, outcome, now())
     while running:
-        soonest = min(job.etc for job in running.values())
-        sleep(min(max(soonest - now(), wait), MAX_WAIT))
-        for job in _poll(api, running, outcome):
+        sleep(max(0.0, min(job.next_look for job in running.values()) - now()))
+        for job in _poll(api, running, outcome, now()):
             _record(job, running.pop(job["id"]), outcome)
             if on_progress is not None:
                 on_progress(len(outcome.succeeded) + len(outcome.failed), total)
+        _submit(api, waiting, running, outcome, now())
         if now() > deadline and running:
             raise ReconcilerError(
-                f"{len(running)} phone number job(s) did not finish within {GIVE_UP_AFTER / 60:.0f} minutes",
+                f"{len(running) + len(waiting)} phone number job(s) did not finish within {GIVE_UP_AFTER / 60:.0f} minutes",
                 "They may still complete; run `plan` later to see what is left.",
             )
-        wait = min(wait * 2, MAX_WAIT)
     return outcome
+
+
+def _submit(api: Api, waiting: deque[tuple[str, dict[str, Any]]], running: dict[str, _Running], outcome: JobOutcome,
+            at: float) -> None:
+    """Submit waiting jobs, in order, while their type has room among the unfinished ones."""
+    while waiting:
+        endpoint, body = waiting[0]
+        if sum(1 for job in running.values() if job.type == endpoint) >= MAX_UNFINISHED[endpoint]:
+            return
+        waiting.popleft()
+        job = api.post(f"{JOBS_PATH}/{endpoint}", body, what=f"submitting a {endpoint} job")
+        etc = _epoch(job.get("etc"), at)
+        # The first look is when the job itself expects to be done; a clock far off is not trusted.
+        first = at + min(max(etc - at, MIN_FIRST_WAIT), GIVE_UP_AFTER)
+        running[job["id"]] = _Running(job["id"], endpoint, body["phone_numbers"], first)
+        outcome.jobs += 1
 
 
 def run_messaging_updates(
     api: Api, profiles: dict[str, str], sleep: Callable[[float], None] = time.sleep
 ) -> dict[str, str]:
     """Move numbers between messaging profiles with bulk updates; the numbers that failed, with why."""
-    failed: dict[str, str] = {}
+    orders: dict[str, dict[str, Any]] = {}
     for request in group_requests("messaging", {n: {"messaging_profile_id": p} for n, p in profiles.items()}):
         for start in range(0, len(request.numbers), MAX_NUMBERS_PER_JOB):
             numbers = request.numbers[start : start + MAX_NUMBERS_PER_JOB]
             body = {"messaging_profile_id": request.body["messaging_profile_id"], "numbers": numbers}
             order = api.post(MESSAGING_BULK_PATH, body, what="submitting a messaging profile bulk update")
-            failed.update(_wait_for_order(api, order, sleep))
-    return failed
+            orders[order["order_id"]] = order
+    return _wait_for_orders(api, orders, sleep)
 
 
-def _wait_for_order(api: Api, order: dict[str, Any], sleep: Callable[[float], None]) -> dict[str, str]:
-    wait = FIRST_WAIT
-    waited = 0.0
-    while order.get("pending") and waited < GIVE_UP_AFTER:
+def _wait_for_orders(api: Api, orders: dict[str, dict[str, Any]], sleep: Callable[[float], None]) -> dict[str, str]:
+    """Poll every unfinished order, backing off, until all are done (the API gives no completion estimate)."""
+    wait, waited = FIRST_WAIT, 0.0
+    while any(o.get("pending") for o in orders.values()) and waited < GIVE_UP_AFTER:
         sleep(wait)
         waited += wait
-        order = api.get(f"{MESSAGING_BULK_PATH}/{order['order_id']}", what="polling a messaging bulk update")["data"]
+        for order_id in [i for i, o in orders.items() if o.get("pending")]:
+            orders[order_id] = api.get(f"{MESSAGING_BULK_PATH}/{order_id}", what="polling a messaging bulk update")["data"]
         wait = min(wait * 2, MAX_WAIT)
-    failed = {n: "the messaging profile could not be set" for n in order.get("failed") or []}
-    failed.update({n: "the messaging bulk update did not finish" for n in order.get("pending") or []})
+    failed: dict[str, str] = {}
+    for order in orders.values():
+        failed.update({n: "the messaging profile could not be set" for n in order.get("failed") or []})
+        failed.update({n: "the messaging bulk update did not finish" for n in order.get("pending") or []})
     return failed
 
 
-def _poll(api: Api, running: dict[str, _Running], outcome: JobOutcome) -> list[dict[str, Any]]:
-    """The jobs among `running` that have finished."""
+def _poll(api: Api, running: dict[str, _Running], outcome: JobOutcome, at: float) -> list[dict[str, Any]]:
+    """The jobs due for a look that have finished; the others are looked at again later, backing off."""
+    due = {i: job for i, job in running.items() if job.next_look <= at}
     seen: dict[str, dict[str, Any]] = {}
-    if len(running) >= LIST_POLL_FROM:
-        for job_type in sorted({job.type for job in running.values()}):
+    if len(due) >= LIST_POLL_FROM:
+        for job_type in sorted({job.type for job in due.values()}):
             listed = api.get(JOBS_PATH, {"filter[type]": job_type, "page[size]": 250}, what="polling phone number jobs")
             outcome.polls += 1
-            seen.update({job["id"]: job for job in listed.get("data") or [] if job.get("id") in running})
-    for job_id in [j for j in running if j not in seen]:
+            seen.update({job["id"]: job for job in listed.get("data") or [] if job.get("id") in due})
+    for job_id in [j for j in due if j not in seen]:
         seen[job_id] = api.get(f"{JOBS_PATH}/{job_id}", what=f"polling phone number job {job_id}")["data"]
         outcome.polls += 1
-    return [job for job in seen.values() if job.get("status") not in ("pending", "in_progress")]
+    finished = [job for job in seen.values() if job.get("status") not in ("pending", "in_progress")]
+    for job_id in set(due) - {job["id"] for job in finished}:
+        due[job_id].look_again(at)
+    return finished
 
 
 def _record(job: dict[str, Any], running: _Running, outcome: JobOutcome) -> None:

@@ -4,30 +4,50 @@ The tool never buys a number: a number in the config that the account does not o
 Numbers the config does not list are left alone. A number is released (lost for good) only when its
 entry says `release: true` and apply is given --allow-release; a deletion-locked number never is.
 
-Reads use the list endpoints, 250 numbers a request, and only the lists the config needs (voice settings
-and messaging settings each have their own). Writes are background jobs of up to 1,000 numbers that each
-set one value (number_jobs.py); messaging profiles move through messaging bulk updates.
+Reads use the list endpoints, 250 numbers a request, and only the lists the config needs: the detailed
+list carries tags, connection, billing group, emergency and messaging profile; voice settings and the
+messaging product each have a list of their own, read only when the config sets them. Writes are
+background jobs of up to 1,000 numbers that each set one value (number_jobs.py); messaging profiles move
+through messaging bulk updates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
 
 from pydantic import Field, model_validator
 
 from reconciler.errors import PartialFailure, ReconcilerError
 from reconciler.kinds import number_jobs
 from reconciler.kinds.base import Api, ApplyContext, DiffContext, Entry, KindDiff, LiveResource, Reference
-from reconciler.kinds.owned_numbers import NumberEntry, OwnedNumbers, Voice, _Settings
+from reconciler.kinds.owned_numbers import (
+    VOICE_DEFAULTS,
+    NumberEntry,
+    OwnedNumbers,
+    Voice,
+    _Settings,
+    project_settings,
+    shared,
+    without_defaults,
+)
 from reconciler.plan import Action, Change, Op, Step
 
 JOB_FIELDS = ("tags", "customer_reference", "connection_id", "billing_group", "hd_voice_enabled", "deletion_lock_enabled", "voice")
 DETAIL_FIELDS = ("tags", "customer_reference", "connection_id", "hd_voice_enabled", "deletion_lock_enabled")
-VOICE_FIELDS = (
-    "call_forwarding", "call_recording", "cnam_listing", "media_features", "inbound_call_screening",
-    "translated_number", "usage_payment_method", "tech_prefix_enabled",
-)
+VOICE_FIELDS = tuple(VOICE_DEFAULTS)
+DEFAULT_PRODUCT = "A2P"
+# Config fields (dotted below the top level) that need a list beyond /phone_numbers.
+VOICE_LIST = "voice"
+PRODUCT_FIELD = "messaging.messaging_product"
+
+
+class Names(Protocol):
+    """Names of other kinds' live resources by id (a DiffContext is one)."""
+
+    def key_of_id(self, kind: str, live_id: str) -> str | None: ...
 
 
 class Emergency(_Settings):
@@ -67,29 +87,57 @@ class PhoneNumbers(OwnedNumbers):
     # --- reading -------------------------------------------------------------------------------------
 
     def from_api(self, raw: dict[str, Any]) -> LiveResource | None:
-        attrs: dict[str, Any] = {"phone_number": raw["phone_number"], "status": raw.get("status", "active")}
-        for name in DETAIL_FIELDS:
-            attrs[name] = raw.get(name)
-        attrs["tags"] = sorted(set(raw.get("tags") or []))
-        attrs["billing_group_id"] = raw.get("billing_group_id")
-        attrs["emergency_enabled"] = bool(raw.get("emergency_enabled"))
-        attrs["emergency_address_id"] = raw.get("emergency_address_id")
-        return LiveResource(raw["phone_number"], str(raw["id"]), attrs, raw.get("created_at", ""))
+        get = raw.get
+        # Values most numbers share (statuses, tags, ids of groups, addresses, profiles) are kept once.
+        attrs: dict[str, Any] = {
+            "phone_number": raw["phone_number"], "status": shared(get("status") or "active"),
+            "tags": sorted({shared(t) for t in get("tags") or ()}), "customer_reference": get("customer_reference"),
+            "connection_id": shared(get("connection_id")), "hd_voice_enabled": get("hd_voice_enabled"),
+            "deletion_lock_enabled": get("deletion_lock_enabled"), "billing_group_id": shared(get("billing_group_id")),
+            "emergency_enabled": bool(get("emergency_enabled")), "emergency_address_id": shared(get("emergency_address_id")),
+            "messaging": {"messaging_profile_id": shared(get("messaging_profile_id"))},
+        }
+        return LiveResource(raw["phone_number"], str(raw["id"]), attrs)
 
     def fetch(self, api: Api, fields: frozenset[str] = frozenset()) -> list[LiveResource]:
-        numbers = {r.id: r for r in api.list_all(self.path, transform=self.from_api)}
-        if "voice" in fields:
-            for item in api.list_all(f"{self.path}/voice", transform=_voice_of):
-                if item[0] in numbers:
-                    numbers[item[0]].attrs["voice"] = item[1]
-        if "messaging" in fields:
-            for item in api.list_all(f"{self.path}/messaging", transform=_messaging_of):
-                if item[0] in numbers:
-                    numbers[item[0]].attrs["messaging"] = item[1]
+        """Every number; voice settings and messaging products only when the config sets them (or, with
+        no fields given, as for an export, always)."""
+        everything = not fields
+        reads: list[Callable[[], list[Any]]] = [lambda: api.list_all(self.path, transform=self.from_api)]
+        if everything or VOICE_LIST in fields:
+            voice = VOICE_FIELDS if everything else tuple(f for f in VOICE_FIELDS if f"{VOICE_LIST}.{f}" in fields)
+            reads.append(lambda: api.list_all(f"{self.path}/voice", transform=lambda raw: _voice_of(raw, voice)))
+        if everything or PRODUCT_FIELD in fields:
+            reads.append(lambda: api.list_all(f"{self.path}/messaging", transform=_product_of))
+        with ThreadPoolExecutor(max_workers=len(reads)) as pool:
+            lists = list(pool.map(lambda read: read(), reads))
+        numbers = {r.id: r for r in lists[0]}
+        for extra in lists[1:]:
+            for number_id, values in extra:
+                if number_id in numbers:
+                    _merge(numbers[number_id].attrs, values)
         return list(numbers.values())
 
     def export(self, live: LiveResource) -> dict[str, Any]:
-        entry = {k: live.attrs[k] for k in ("phone_number", *DETAIL_FIELDS) if live.attrs.get(k) not in (None, [])}
+        return self.export_named(live, _NoNames())
+
+    def export_named(self, live: LiveResource, names: Names) -> dict[str, Any]:
+        """A config entry that plans clean: references by name, settings at the API's defaults left out."""
+        attrs = live.attrs
+        entry: dict[str, Any] = {"phone_number": live.key, "tags": attrs.get("tags") or []}
+        entry.update({k: attrs[k] for k in DETAIL_FIELDS if attrs.get(k) not in (None, [])})
+        group = names.key_of_id("billing_groups", attrs["billing_group_id"]) if attrs.get("billing_group_id") else None
+        if group:
+            entry["billing_group"] = group
+        emergency = _exported_emergency(attrs, names)
+        if emergency:
+            entry["emergency"] = emergency
+        voice = without_defaults(attrs.get("voice") or {}, VOICE_DEFAULTS)
+        if voice:
+            entry["voice"] = voice
+        messaging = without_defaults(attrs.get("messaging") or {}, {"messaging_product": DEFAULT_PRODUCT})
+        if messaging:
+            entry["messaging"] = messaging
         return entry
 
     # --- comparing -----------------------------------------------------------------------------------
@@ -101,6 +149,11 @@ class PhoneNumbers(OwnedNumbers):
         if entry.emergency and entry.emergency.address:
             yield Reference("addresses", entry.emergency.address, "emergency.address")
 
+    def diff(self, entries: list[Entry], live: list[LiveResource], prune: bool, ctx: DiffContext) -> KindDiff:
+        result = super().diff(entries, live, prune, ctx)
+        result.notes.extend(_address_moves(live, result.changes, ctx))
+        return result
+
     def compare(self, entry: Entry, live: LiveResource, ctx: DiffContext, result: KindDiff) -> Change | None:
         if isinstance(entry, PhoneNumber) and entry.release:
             return self._release(entry, live, result)
@@ -110,25 +163,31 @@ class PhoneNumbers(OwnedNumbers):
         if live.attrs.get("deletion_lock_enabled"):
             result.notes.append(f"{live.key} is marked release: true but has deletion_lock_enabled; it is never released.")
             return None
-        reason = f"release: the number leaves the account and is lost; this cannot be undone (apply needs --allow-release)"
+        reason = "release: the number leaves the account and is lost; this cannot be undone (apply needs --allow-release)"
         return Change(self.name, live.key, Action.DELETE, {"phone_number": live.key}, None, (), reason, live.id,
                       entry.prevent_destroy, irreversible=True)
 
-    def config_view(self, attrs: dict[str, Any], ctx: DiffContext) -> dict[str, Any]:
+    def live_view(self, attrs: dict[str, Any], wanted: dict[str, Any], ctx: DiffContext) -> dict[str, Any]:
         """Live values in the config's words: ids of billing groups and addresses become their names."""
-        view = {k: v for k, v in attrs.items() if k not in ("billing_group_id", "emergency_address_id", "emergency_enabled", "status")}
-        view["billing_group"] = _name(ctx, "billing_groups", attrs.get("billing_group_id"))
-        view["emergency"] = {
-            "enabled": attrs.get("emergency_enabled", False),
-            "address": _name(ctx, "addresses", attrs.get("emergency_address_id")),
-        }
+        view: dict[str, Any] = {}
+        for name, value in wanted.items():
+            if name == "billing_group":
+                view[name] = _name(ctx, "billing_groups", attrs.get("billing_group_id"))
+                continue
+            if name == "emergency":
+                current: Any = {"enabled": attrs.get("emergency_enabled", False),
+                                "address": _name(ctx, "addresses", attrs.get("emergency_address_id"))}
+            else:
+                current = attrs.get(name)
+            view[name] = project_settings(current, value) if isinstance(value, dict) and isinstance(current, dict) else current
         return view
 
     # --- applying ------------------------------------------------------------------------------------
 
     def apply_steps(self, api: Api, steps: list[Step], ctx: ApplyContext) -> None:
         if steps[0].op is Op.DELETE:
-            self._run(api, steps, ctx, [number_jobs.JobRequest("delete_phone_numbers", {}, [s.change.key for s in steps])], "numbers released")
+            release = number_jobs.JobRequest("delete_phone_numbers", {}, [s.change.key for s in steps])
+            self._finish(steps, ctx, self._run(api, ctx, [release], "numbers released"))
             return
         settings: dict[str, dict[str, Any]] = {}
         emergency: dict[str, dict[str, Any]] = {}
@@ -136,23 +195,20 @@ class PhoneNumbers(OwnedNumbers):
         for step in steps:
             changed = {f.path.split(".")[0] for f in step.change.fields}
             after = step.change.after or {}
-            body = {k: after[k] for k in JOB_FIELDS if k in changed}
-            if "billing_group" in body:
-                name = body.pop("billing_group")
-                body["billing_group_id"] = ctx.resolve("billing_groups", name) if name else ""
+            body = _settings_body(after, changed, ctx)
             if body:
                 settings[step.change.key] = body
             if "emergency" in changed:
                 emergency[step.change.key] = _emergency_body(after["emergency"], ctx)
             if "messaging" in changed:
-                profiles.update(self._messaging(api, step, ctx))
+                profiles.update(self._messaging(api, step))
         requests = number_jobs.group_requests("update_phone_numbers", settings)
         requests += number_jobs.group_requests("update_emergency_settings", emergency)
-        failed = self._run(api, steps, ctx, requests, "numbers updated", raise_on_failure=False)
+        failed = self._run(api, ctx, requests, "numbers updated")
         failed.update(number_jobs.run_messaging_updates(api, profiles))
         self._finish(steps, ctx, failed)
 
-    def _messaging(self, api: Api, step: Step, ctx: ApplyContext) -> dict[str, str]:
+    def _messaging(self, api: Api, step: Step) -> dict[str, str]:
         """Messaging product has no batch call: one PATCH each. Profiles are returned for a bulk update."""
         wanted = (step.change.after or {}).get("messaging") or {}
         before = (step.change.before or {}).get("messaging") or {}
@@ -163,12 +219,10 @@ class PhoneNumbers(OwnedNumbers):
             return {step.change.key: wanted["messaging_profile_id"] or ""}
         return {}
 
-    def _run(self, api: Api, steps: list[Step], ctx: ApplyContext, requests: list[number_jobs.JobRequest], words: str,
-             raise_on_failure: bool = True) -> dict[str, str]:
+    def _run(self, api: Api, ctx: ApplyContext, requests: list[number_jobs.JobRequest], words: str) -> dict[str, str]:
+        """Run the jobs, reporting numbers done of total as they finish; the numbers that failed, with why."""
         total = len({n for r in requests for n in r.numbers})
         outcome = number_jobs.run_jobs(api, requests, lambda done, _: ctx.progress(self.name, min(done, total), total, words))
-        if raise_on_failure:
-            self._finish(steps, ctx, outcome.failed)
         return dict(outcome.failed)
 
     def _finish(self, steps: list[Step], ctx: ApplyContext, failed: dict[str, str]) -> None:
@@ -178,12 +232,23 @@ class PhoneNumbers(OwnedNumbers):
             raise PartialFailure(ReconcilerError(f"{len(failures)} phone number(s) were not changed"), failures)
 
 
-def _voice_of(raw: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    return str(raw["id"]), {k: raw[k] for k in VOICE_FIELDS if k in raw}
+class _NoNames:
+    def key_of_id(self, kind: str, live_id: str) -> str | None:
+        return None
 
 
-def _messaging_of(raw: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    return str(raw["id"]), {"messaging_profile_id": raw.get("messaging_profile_id"), "messaging_product": raw.get("messaging_product")}
+def _voice_of(raw: dict[str, Any], names: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+    """The voice settings named (those the config sets), so a large account keeps no more than it compares."""
+    return str(raw["id"]), {"voice": {k: shared(raw[k]) for k in names if k in raw}}
+
+
+def _product_of(raw: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return str(raw["id"]), {"messaging": {"messaging_product": raw.get("messaging_product")}}
+
+
+def _merge(attrs: dict[str, Any], values: dict[str, Any]) -> None:
+    for name, value in values.items():
+        attrs[name] = {**attrs.get(name, {}), **value}
 
 
 def _name(ctx: DiffContext, kind: str, live_id: str | None) -> str | None:
@@ -196,9 +261,45 @@ def _name(ctx: DiffContext, kind: str, live_id: str | None) -> str | None:
     return f"{key} (being replaced)" if ctx.doomed(kind, live_id) else key
 
 
-def _emergency_body(emergency: dict[str, Any], ctx: ApplyContext) -> dict[str, Any]:
-    address = emergency.get("address")
-    body: dict[str, Any] = {"emergency_enabled": bool(emergency.get("enabled"))}
-    if address:
-        body["emergency_address_id"] = ctx.resolve("addresses", address)
+def _exported_emergency(attrs: dict[str, Any], names: Names) -> dict[str, Any] | None:
+    if not attrs.get("emergency_enabled"):
+        return {"enabled": False}
+    address = names.key_of_id("addresses", attrs["emergency_address_id"]) if attrs.get("emergency_address_id") else None
+    # An address the tool does not own has no name to write: emergency stays unmanaged on that number.
+    return {"enabled": True, "address": address} if address else None
+
+
+def _address_moves(live: list[LiveResource], changes: list[Change], ctx: DiffContext) -> list[str]:
+    """Words for the order of an emergency address replace, and for numbers that would keep the old one."""
+    moving = {c.key for c in changes if any(f.path.startswith("emergency") for f in c.fields)}
+    users: dict[str, list[str]] = defaultdict(list)
+    for number in live:
+        address_id = number.attrs.get("emergency_address_id")
+        if address_id and ctx.doomed("addresses", address_id):
+            users[ctx.key_of_id("addresses", address_id) or address_id].append(number.key)
+    notes = []
+    for address, numbers in sorted(users.items()):
+        moved = [n for n in numbers if n in moving]
+        stuck = [n for n in numbers if n not in moving]
+        notes.append(f"address {address!r} is replaced and {len(numbers)} phone number(s) use it for emergency "
+                     f"services: apply creates the new address first, moves {len(moved)} of them to it, and deletes "
+                     "the old one last, so no number is left without an emergency address.")
+        if stuck:
+            shown = ", ".join(stuck[:20]) + (f" and {len(stuck) - 20} more" if len(stuck) > 20 else "")
+            notes.append(f"{len(stuck)} of them are not moved by the config and keep the old address, so deleting "
+                         f"it will fail until they move: {shown}")
+    return notes
+
+
+def _settings_body(after: dict[str, Any], changed: set[str], ctx: ApplyContext) -> dict[str, Any]:
+    body = {k: after[k] for k in JOB_FIELDS if k in changed}
+    if "billing_group" in body:
+        name = body.pop("billing_group")
+        body["billing_group_id"] = ctx.resolve("billing_groups", name) if name else ""
     return body
+
+
+def _emergency_body(emergency: dict[str, Any], ctx: ApplyContext) -> dict[str, Any]:
+    if not emergency.get("enabled"):
+        return {"emergency_enabled": False}  # the API refuses an address with emergency disabled
+    return {"emergency_enabled": True, "emergency_address_id": ctx.resolve("addresses", emergency["address"])}
