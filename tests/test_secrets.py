@@ -23,6 +23,9 @@ TOKEN = "tok-7f3e9a-very-secret-bearer"
 NEW_TOKEN = "tok-rotated-41c2d8-also-secret"
 PASSWORD = "pw-9d2b-hunter2-basic"
 USERNAME = "svc-user-5e1a"
+PIN = "739164"
+NEW_PIN = "205813"
+NUMBER = "+13125550177"
 CONFIG = """\
 integration_secrets:
   - identifier: crm-token
@@ -32,12 +35,17 @@ integration_secrets:
     type: basic
     username: ${env:BILLING_USER}
     password: ${file:billing-password.txt}
+phone_numbers:
+  defaults:
+    external_pin: ${env:PORT_PIN}
+  entries:
+    - phone_number: "+13125550177"
 """
 
 
 @pytest.fixture
 def secrets_account(tmp_path: Path) -> Iterator[tuple[Account, Path]]:
-    sandbox = Sandbox(api_key=API_KEY)
+    sandbox = Sandbox(api_key=API_KEY, seed={"phone_numbers": [{"phone_number": NUMBER}]}, job_seconds=0.1)
     account = Account(sandbox, "")
     check_against_spec(sandbox, account.violations)
     (tmp_path / "billing-password.txt").write_text(PASSWORD + "\n")
@@ -48,14 +56,14 @@ def secrets_account(tmp_path: Path) -> Iterator[tuple[Account, Path]]:
     assert account.violations == [], "\n".join(account.violations)
 
 
-def env(token: str = TOKEN) -> dict[str, str]:
-    return {"CRM_TOKEN": token, "BILLING_USER": USERNAME}
+def env(token: str = TOKEN, pin: str = PIN) -> dict[str, str]:
+    return {"CRM_TOKEN": token, "BILLING_USER": USERNAME, "PORT_PIN": pin}
 
 
 def test_a_changed_value_is_a_replace_and_then_plans_clean(secrets_account: tuple[Account, Path]) -> None:
     account, config = secrets_account
     first = account.run("plan", str(config), "--detailed-exitcode", env=env())
-    assert first.exit_code == 2 and "2 to create" in first.output
+    assert first.exit_code == 2 and "2 to create, 1 to update" in first.output
     assert account.run("apply", str(config), "--auto-approve", env=env()).exit_code == 0
     assert (config.parent / "telnyx-reconciler.state.json").exists()
     assert account.run("plan", str(config), "--detailed-exitcode", env=env()).exit_code == 0
@@ -69,6 +77,23 @@ def test_a_changed_value_is_a_replace_and_then_plans_clean(secrets_account: tupl
     assert account.run("plan", str(config), "--detailed-exitcode", env=env(NEW_TOKEN)).exit_code == 0
     live = sorted(s["identifier"] for s in account.sandbox.state.all("integration_secrets"))
     assert live == ["billing-basic", "crm-token"]
+
+
+def test_a_phone_number_pin_is_set_once_recognised_and_changed(secrets_account: tuple[Account, Path]) -> None:
+    account, config = secrets_account
+    first = account.run("plan", str(config), "--target", "phone_numbers", env=env())
+    assert "external_pin unverified: the API does not show it" in first.output
+    assert 'external_pin: null -> "(sensitive)"' in first.output or 'external_pin: "(sensitive)" -> "(sensitive)"' in first.output
+    assert account.run("apply", str(config), "--auto-approve", env=env()).exit_code == 0
+    [stored] = account.sandbox.state.all("phone_numbers")
+    assert stored["external_pin"] == PIN  # the sandbox keeps it, and never shows it
+    assert account.run("plan", str(config), "--detailed-exitcode", env=env()).exit_code == 0
+
+    changed = account.run("plan", str(config), env=env(pin=NEW_PIN))
+    assert "~ phone_numbers[+13125550177]  (update: external_pin changed)" in changed.output
+    assert account.run("apply", str(config), "--auto-approve", env=env(pin=NEW_PIN)).exit_code == 0
+    assert account.sandbox.state.all("phone_numbers")[0]["external_pin"] == NEW_PIN
+    assert account.run("plan", str(config), "--detailed-exitcode", env=env(pin=NEW_PIN)).exit_code == 0
 
 
 def test_the_replace_deletes_just_before_it_creates(secrets_account: tuple[Account, Path]) -> None:
@@ -150,7 +175,7 @@ def test_no_output_file_or_log_holds_a_secret_or_the_api_key(secrets_account: tu
     outputs.append(json.dumps(account.sandbox.state.all("integration_secrets")))
     text = "\n".join(outputs)
     assert "crm-token" in text and "(sensitive)" in text  # the outputs are real, not empty
-    for secret in (TOKEN, NEW_TOKEN, PASSWORD, USERNAME, API_KEY):
+    for secret in (TOKEN, NEW_TOKEN, PASSWORD, USERNAME, PIN, API_KEY):
         assert secret not in text, f"a secret value leaked: {secret[:6]}..."
 
 
@@ -165,3 +190,11 @@ def _debug_run(account: Account, config: Path) -> str:
     assert "DEBUG reconciler.client" in done.stderr  # the log is on
     assert "tok-debug-3c9f-secret" not in done.stdout + done.stderr
     return done.stdout + done.stderr
+
+
+def test_a_literal_pin_in_defaults_is_an_error_at_its_line(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "n.yaml", 'phone_numbers:\n  defaults:\n    external_pin: "4321"\n  entries:\n    - phone_number: "+13125550177"\n')
+    result = Account(Sandbox(api_key=API_KEY), "http://127.0.0.1:9").run("validate", str(config))
+    assert result.exit_code == 1
+    assert f"{config}:3:" in result.output and "external_pin is a secret" in result.output
+    assert "4321" not in result.output

@@ -192,10 +192,26 @@ class OwnedNumbers(Kind):
     def compare(self, entry: Entry, live: LiveResource, ctx: DiffContext, result: KindDiff) -> Change | None:
         wanted = desired_view(self, entry)
         current = self.live_view(live.attrs, wanted, ctx)
+        reason = self._write_only(live, wanted, current, ctx)
         if current == wanted:
             return None
         fields = tuple(setting_changes(current, wanted))
-        return Change(self.name, live.key, Action.UPDATE, current, wanted, fields, "", live.id, entry.prevent_destroy)
+        return Change(self.name, live.key, Action.UPDATE, current, wanted, fields, reason, live.id, entry.prevent_destroy)
+
+    def _write_only(self, live: LiveResource, wanted: dict[str, Any], current: dict[str, Any], ctx: DiffContext) -> str:
+        """Write-only fields the API reads back as null count as set when the fingerprint of what the tool
+        last wrote matches the config (state.py). Returns words for a field that must be written."""
+        unread = [f for f in self.fingerprinted if f in wanted and wanted[f] is not None and current.get(f) is None]
+        if not unread:
+            return ""
+        recorded = ctx.recorded(self.name, live.key, live.id)
+        if recorded is not None and recorded == ctx.fingerprint(self.name, live.key, self.material(wanted)):
+            current.update({f: wanted[f] for f in unread})
+            return ""
+        if recorded is not None:
+            return f"{', '.join(sorted(unread))} changed"
+        return (f"{', '.join(sorted(unread))} unverified: the API does not show it, and the tool has not set it "
+                "before; setting it lets the tool recognise it from now on")
 
     def _left_alone_notes(self, left_alone: dict[str, list[str]]) -> list[str]:
         notes = []

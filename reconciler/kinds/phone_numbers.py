@@ -35,7 +35,8 @@ from reconciler.kinds.owned_numbers import (
 )
 from reconciler.plan import Action, Change, Op, Step
 
-JOB_FIELDS = ("tags", "customer_reference", "connection_id", "billing_group", "hd_voice_enabled", "deletion_lock_enabled", "voice")
+JOB_FIELDS = ("tags", "customer_reference", "connection_id", "billing_group", "hd_voice_enabled", "deletion_lock_enabled",
+              "external_pin", "voice")
 DETAIL_FIELDS = ("tags", "customer_reference", "connection_id", "hd_voice_enabled", "deletion_lock_enabled")
 VOICE_FIELDS = tuple(VOICE_DEFAULTS)
 DEFAULT_PRODUCT = "A2P"
@@ -73,6 +74,8 @@ class PhoneNumber(NumberEntry):
     emergency: Emergency | None = None
     voice: Voice | None = None
     messaging: Messaging | None = None
+    external_pin: str | None = Field(
+        default=None, description="PIN a gaining carrier must give to port the number away: ${env:NAME} or ${file:PATH} only.")
     release: bool = Field(default=False, description="Release the number (irreversible; apply needs --allow-release).")
 
 
@@ -83,6 +86,9 @@ class PhoneNumbers(OwnedNumbers):
     path = "/phone_numbers"
     depends_on = ("billing_groups", "addresses")
     control_fields = frozenset({"release"})
+    # The API does not show the PIN (null in reads), so a fingerprint of the one the tool set stands in.
+    sensitive = frozenset({"external_pin"})
+    fingerprinted = frozenset({"external_pin"})
 
     # --- reading -------------------------------------------------------------------------------------
 
@@ -96,6 +102,7 @@ class PhoneNumbers(OwnedNumbers):
             "deletion_lock_enabled": get("deletion_lock_enabled"), "billing_group_id": shared(get("billing_group_id")),
             "emergency_enabled": bool(get("emergency_enabled")), "emergency_address_id": shared(get("emergency_address_id")),
             "messaging": {"messaging_profile_id": shared(get("messaging_profile_id"))},
+            "external_pin": get("external_pin"),
         }
         return LiveResource(raw["phone_number"], str(raw["id"]), attrs)
 
