@@ -50,7 +50,10 @@ def sandbox(
         click.echo(f"Sandbox serving {url} (accepts {accepted}). Ctrl-C to stop.", err=True)
         click.echo(f"  export TELNYX_BASE_URL={url}", err=True)
 
-    serve_forever(the_sandbox, host, port, ready)
+    try:
+        serve_forever(the_sandbox, host, port, ready)
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        raise ReconcilerError(f"cannot serve on {host}:{port}: {exc.strerror}", "Choose another --port (0 picks a free one).") from None
     return EXIT_OK
 
 

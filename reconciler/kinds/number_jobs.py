@@ -26,6 +26,7 @@ JOBS_PATH = "/phone_numbers/jobs"
 MESSAGING_BULK_PATH = "/messaging_numbers_bulk_updates"
 FIRST_WAIT = 0.5  # after a job's estimate has passed, the first wait of the back-off
 MIN_FIRST_WAIT = 0.1
+GATHER = 0.5  # seconds: jobs due this soon are polled along with the one that is due
 MAX_WAIT = 8.0
 GIVE_UP_AFTER = 3600.0
 LIST_POLL_FROM = 3  # jobs due for a look from which one list call is cheaper than one GET per job
@@ -158,7 +159,8 @@ def _wait_for_orders(api: Api, orders: dict[str, dict[str, Any]], sleep: Callabl
 
 def _poll(api: Api, running: dict[str, _Running], outcome: JobOutcome, at: float) -> list[dict[str, Any]]:
     """The jobs due for a look that have finished; the others are looked at again later, backing off."""
-    due = {i: job for i, job in running.items() if job.next_look <= at}
+    # Jobs about to be due are looked at too: one list call then serves a whole burst of submissions.
+    due = {i: job for i, job in running.items() if job.next_look <= at + GATHER}
     seen: dict[str, dict[str, Any]] = {}
     if len(due) >= LIST_POLL_FROM:
         for job_type in sorted({job.type for job in due.values()}):
