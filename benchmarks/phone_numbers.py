@@ -140,7 +140,7 @@ def _load(path: Path) -> dict[str, Any]:
 def _add_tag(document: dict[str, Any], path: Path) -> None:
     from reconciler.yamlio import dumps
 
-    for entry in document["phone_numbers"]:
+    for entry in numbers_of(document):
         entry["tags"] = sorted({*entry.get("tags", ()), TAG})
     path.write_text(dumps(document), encoding="utf-8")
 
@@ -155,6 +155,12 @@ def _changes(url: str, config: Path) -> list[dict[str, Any]]:
     return [c for c in json.loads(done.stdout)["changes"] if c["kind"] == "phone_numbers"]
 
 
+def numbers_of(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The phone number entries of an export (a list, or `entries:` beside `defaults:`)."""
+    block = document["phone_numbers"]
+    return block["entries"] if isinstance(block, dict) else block
+
+
 def _cost(run: dict[str, Any]) -> dict[str, Any]:
     return {"requests": sum(run["requests"].values()), "wall_s": round(run["wall"], 2), "cpu_s": round(run["cpu"], 2),
             "memory_mb": round(run["memory_mb"])}
@@ -163,7 +169,7 @@ def _cost(run: dict[str, Any]) -> dict[str, Any]:
 def _plan_figures(numbers: int, document: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
     """The minimum: every page of each list the config needs (numbers; voice settings or messaging
     products only when an entry sets them; billing groups and addresses, whose names entries use)."""
-    entries = document["phone_numbers"]
+    entries = numbers_of(document)
     number_lists = 1 + any("voice" in e for e in entries) + any("messaging_product" in e.get("messaging", {}) for e in entries)
     minimum = number_lists * math.ceil(numbers / PAGE) + 2
     return {**_cost(run), "exit": run["exit"], "minimum": minimum, "per_number": numbers,

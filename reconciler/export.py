@@ -2,7 +2,8 @@
 
 Resources the tool cannot own (for example addresses without a customer_reference, which is where an
 address's name lives) are counted and left out; the header says so. A kind that refers to others (a phone
-number's billing group and emergency address) exports the references by name, as a config writes them.
+number's billing group and emergency address) exports the references by name, as a config writes them;
+one with `export_defaults` writes the values most entries share once, under `defaults:`.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ def export(live: LiveState) -> Export:
         unreadable += [f"{name}[{r.key}]" for r, e in exported if e is None]
         entries = sorted((e for _, e in exported if e is not None), key=lambda e: str(e[kind.key_field]))
         if entries or not unreadable:
-            document[name] = _dedupe(entries, kind.key_field)
-    counts = ", ".join(f"{len(v)} {k}" for k, v in document.items())
+            document[name] = _shared_defaults(_dedupe(entries, kind.key_field), getattr(kind, "export_defaults", {}))
+    counts = ", ".join(f"{len(v['entries'] if isinstance(v, dict) else v)} {k}" for k, v in document.items())
     header = (
         "Exported from the live Telnyx account by `telnyx-reconciler export`.\n"
         f"Holds: {counts or 'nothing'}.\n"
@@ -58,6 +59,17 @@ def export(live: LiveState) -> Export:
 def _without(sensitive: frozenset[str], entry: dict[str, Any] | None) -> dict[str, Any] | None:
     """An exported entry never holds a secret, whatever a kind's export returned."""
     return None if entry is None else {k: v for k, v in entry.items() if k not in sensitive}
+
+
+def _shared_defaults(entries: list[dict[str, Any]], defaults: dict[str, Any]) -> list[dict[str, Any]] | dict[str, Any]:
+    """A kind's `defaults:` block of the values most entries share (phone numbers: switches left off), and
+    entries that list only where they differ. A default is used only when every entry sets that field, so
+    no entry takes on a value it did not have."""
+    shared = {k: v for k, v in defaults.items() if entries and all(k in e for e in entries)}
+    if not shared:
+        return entries
+    trimmed = [{k: v for k, v in e.items() if k not in shared or v != shared[k]} for e in entries]
+    return {"defaults": shared, "entries": trimmed}
 
 
 def _dedupe(entries: list[dict[str, Any]], key_field: str) -> list[dict[str, Any]]:

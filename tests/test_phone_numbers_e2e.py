@@ -89,7 +89,7 @@ def test_an_exported_account_of_10000_numbers_plans_clean_and_a_tag_on_every_num
                                "/v2/addresses": 1}
         assert all(("page[size]", "250") in r.query for r in reads if r.path.startswith("/v2/phone_numbers"))
 
-        for entry in document["phone_numbers"]:
+        for entry in document["phone_numbers"]["entries"]:
             entry["tags"] = sorted({*entry["tags"], "reviewed"})
         tagged = rewrite(config, document)
         start = len(account.sandbox.requests)
@@ -114,7 +114,9 @@ def test_an_exported_account_of_10000_numbers_plans_clean_and_a_tag_on_every_num
 def test_an_export_names_billing_groups_addresses_and_profiles_and_plans_clean(tmp_path: Path) -> None:
     with numbers_account(1_000, mobile=20) as account:
         config, document = exported(account, tmp_path)
-        entries = document["phone_numbers"]
+        assert document["phone_numbers"]["defaults"] == {"hd_voice_enabled": False, "deletion_lock_enabled": False}
+        entries = document["phone_numbers"]["entries"]
+        assert any(e.get("hd_voice_enabled") for e in entries) and any(e.get("deletion_lock_enabled") for e in entries)
         assert {e.get("billing_group") for e in entries} == {"Engineering", "Sales", "Support", None}
         assert {e["emergency"].get("address") for e in entries if "emergency" in e} == {
             "site-hq", "site-nyc", "site-sf", "site-chi", None}
@@ -318,7 +320,7 @@ def test_fields_left_out_are_not_managed(tmp_path: Path) -> None:
 def test_numbers_a_job_could_not_change_are_reported_one_by_one_and_the_next_plan_shows_them(tmp_path: Path) -> None:
     with numbers_account(300) as account:
         config, document = exported(account, tmp_path)
-        for entry in document["phone_numbers"]:
+        for entry in document["phone_numbers"]["entries"]:
             entry["tags"] = sorted({*entry["tags"], "audited"})
         porting = first_numbers(account, 3)
         port_out_arrives_with_the_first_job(account.sandbox, porting)

@@ -20,8 +20,8 @@ def test_a_generated_account_is_served_and_the_same_n_gives_the_same_account() -
     with sandbox_process("--generate-numbers", "300", "--generate-mobile", "5") as url:
         assert export_of(url) == first
     document = yaml_rs.loads(first)
-    assert len(document["phone_numbers"]) == 300 and len(document["mobile_phone_numbers"]) == 5
-    assert {e.get("billing_group") for e in document["phone_numbers"]} >= {"Engineering", "Sales", "Support"}
+    assert len(document["phone_numbers"]["entries"]) == 300 and len(document["mobile_phone_numbers"]) == 5
+    assert {e.get("billing_group") for e in document["phone_numbers"]["entries"]} >= {"Engineering", "Sales", "Support"}
 
 
 def test_a_taken_port_or_both_a_seed_and_a_generated_account_is_a_clear_error() -> None:

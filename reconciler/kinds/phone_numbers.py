@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from pydantic import Field, model_validator
 
@@ -86,6 +86,8 @@ class PhoneNumbers(OwnedNumbers):
     path = "/phone_numbers"
     depends_on = ("billing_groups", "addresses")
     control_fields = frozenset({"release"})
+    # Written once under `defaults:` by an export (where every number has them), not on every number.
+    export_defaults: ClassVar[dict[str, Any]] = {"hd_voice_enabled": False, "deletion_lock_enabled": False}
     # The API does not show the PIN (null in reads), so a fingerprint of the one the tool set stands in.
     sensitive = frozenset({"external_pin"})
     fingerprinted = frozenset({"external_pin"})
