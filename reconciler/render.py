@@ -47,7 +47,8 @@ def value(v: Any) -> str:
 
 def _no_changes(drift: bool, plan: Plan) -> str:
     if plan.attention:
-        return f"No changes to apply; {len(plan.attention)} item(s) above wait for a person."
+        nothing = "No drift to undo" if drift else "No changes to apply"
+        return f"{nothing}; {len(plan.attention)} item(s) above wait for a person."
     return "No drift: the account matches the config." if drift else "No changes: the account matches the config."
 
 

@@ -77,3 +77,10 @@ def test_the_demo_shows_plan_apply_no_changes_and_drift_undone(monkeypatch) -> N
     assert "No changes: the account matches the config." in out.split("== 3.")[1]
     assert 'name: "Renamed in the portal" -> "Okta"' in out.split("== 4.")[1]
     assert "No drift: the account matches the config." in out.split("== 5.")[1]
+    decided = out.split("== 6.")[1].split("== 7.")[0]
+    assert "? portout_policy[DEMO-UNKNOWN]  manual" in decided
+    assert "~ portout_policy[DEMO-VIP]  (update: reject" in decided and "~ portout_policy[DEMO-CHURNED]  (update: authorize" in decided
+    assert "No drift to undo; 1 item(s) above wait for a person." in out.split("== 7.")[1]
+    rotated = out.split("== 8.")[1]
+    assert "-/+ integration_secrets[demo-crm-token]  (replace: value changed)" in rotated
+    assert rotated.rstrip().count("No changes: the account matches the config.") == 2

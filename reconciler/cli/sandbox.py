@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sys
+import tempfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import click
@@ -11,6 +15,7 @@ import click
 from reconciler import pipeline, render
 from reconciler.cli.app import EXIT_OK, cli, show_progress
 from reconciler.client import TelnyxClient
+from reconciler.config import DesiredState
 from reconciler.errors import ReconcilerError
 from reconciler.sandbox import Sandbox, generate_account, load_seed, serve_forever
 
@@ -70,7 +75,8 @@ def _seed(path: str | None, numbers: int | None, mobile: int) -> dict[str, Any] 
 @click.option("--config", "config_dir", type=click.Path(exists=True), default="examples/config", show_default=True)
 @click.option("--seed", type=click.Path(exists=True, dir_okay=False), default="examples/sandbox-seed.yaml", show_default=True)
 def demo(config_dir: str, seed: str) -> int:
-    """Plan, apply, plan again, then catch and undo drift: all against an embedded sandbox."""
+    """Plan, apply, plan again, catch and undo drift, answer port-outs by policy, rotate a secret: all
+    against an embedded sandbox."""
     the_sandbox = Sandbox(api_key=SANDBOX_DEFAULT_KEY, seed=load_seed(seed))
     desired = pipeline.load_desired([config_dir])
     with TelnyxClient(SANDBOX_DEFAULT_KEY, DEMO_BASE_URL, transport=the_sandbox.transport()) as client:
@@ -88,9 +94,55 @@ def demo(config_dir: str, seed: str) -> int:
         _title("5. apply puts it back")
         pipeline.apply_plan(client, pipeline.plan_from_account(client, desired))
         render.render(pipeline.plan_from_account(client, desired), "text", sys.stdout, drift=True)
+        _portouts(the_sandbox, client, desired)
+        _secrets(client)
         click.echo(f"\nThe demo sent {client.requests_sent} requests to the sandbox.")
     click.echo("Next: `telnyx-reconciler sandbox` serves the same API on 127.0.0.1:4010 for your own configs.")
     return EXIT_OK
+
+
+def _portouts(the_sandbox: Sandbox, client: TelnyxClient, desired: DesiredState) -> None:
+    """Other carriers ask for three numbers; the policy answers two and leaves one to a person."""
+    _title("6. three port-out requests arrive from other carriers; the policy decides (portouts.yaml)")
+    now = datetime.now(timezone.utc)
+    for hours_ago, number, key in ((30, "+13125550101", "DEMO-VIP"), (20, "+13125550102", "DEMO-CHURNED"),
+                                   (40, "+13125550103", "DEMO-UNKNOWN")):
+        created = (now - timedelta(hours=hours_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        the_sandbox.add("portouts", {"phone_numbers": [number], "carrier_name": "Rival Mobile", "spid": "987H",
+                                           "support_key": key, "created_at": created})
+    decided = pipeline.plan_from_account(client, desired)
+    render.render(decided, "text", sys.stdout)
+    _title("7. apply answers them; drift keeps reporting the one left to a person (exit 2 in CI)")
+    pipeline.apply_plan(client, decided, on_progress=show_progress)
+    render.render(pipeline.plan_from_account(client, desired), "text", sys.stdout, drift=True)
+
+
+def _secrets(client: TelnyxClient) -> None:
+    """A secret is created, recognised, then rotated, and its value is never shown."""
+    _title("8. an integration secret from a file: created, recognised, then rotated; never shown")
+    with tempfile.TemporaryDirectory(prefix="telnyx-demo-") as work:
+        folder = Path(work)
+        (folder / "crm-token.txt").write_text(secrets.token_urlsafe(24))
+        (folder / "secrets.yaml").write_text(DEMO_SECRETS)
+        desired = pipeline.load_desired([str(folder)])
+        fingerprints = pipeline.open_state(desired, SANDBOX_DEFAULT_KEY)
+        pipeline.apply_plan(client, pipeline.plan_from_account(client, desired, fingerprints=fingerprints),
+                            on_progress=show_progress, fingerprints=fingerprints)
+        render.render(pipeline.plan_from_account(client, desired, fingerprints=fingerprints), "text", sys.stdout)
+        (folder / "crm-token.txt").write_text(secrets.token_urlsafe(24))  # rotated
+        rotated = pipeline.load_desired([str(folder)])
+        changed = pipeline.plan_from_account(client, rotated, fingerprints=fingerprints)
+        render.render(changed, "text", sys.stdout)
+        pipeline.apply_plan(client, changed, on_progress=show_progress, fingerprints=fingerprints)
+        render.render(pipeline.plan_from_account(client, rotated, fingerprints=fingerprints), "text", sys.stdout)
+
+
+DEMO_SECRETS = """\
+integration_secrets:
+  - identifier: demo-crm-token
+    type: bearer
+    token: ${file:crm-token.txt}
+"""
 
 
 def _title(text: str) -> None:

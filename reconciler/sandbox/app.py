@@ -112,6 +112,12 @@ class Sandbox:
         """Write everything to the state file in its compact form; the sandbox stays usable."""
         self.state.close()
 
+    def add(self, collection: str, fields: Mapping[str, Any]) -> Record:
+        """Add a resource as a seed entry would: what happens in the account without an API call of its
+        own (another carrier opens a port-out order)."""
+        with self.state.lock:
+            return self.collections[collection].create(self.state, fields)
+
     def advance(self) -> None:
         """Apply the background work due by now on the sandbox clock (requests do this themselves)."""
         with self.state.lock:
