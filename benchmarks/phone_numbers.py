@@ -131,7 +131,7 @@ def run_size(numbers: int, latency_ms: float, work: Path) -> dict[str, Any]:
             "apply": _apply_figures(changes, applied), "plan_after_apply_exit": after["exit"]}
 
 
-def _load(path: Path) -> dict[str, Any]:
+def _load(path: Path) -> Any:
     import yaml_rs
 
     return yaml_rs.loads(path.read_text(encoding="utf-8"))

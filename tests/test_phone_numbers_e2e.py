@@ -230,7 +230,8 @@ def test_deleting_the_old_address_first_is_refused_by_the_sandbox(tmp_path: Path
         emergency_numbers_keep_an_address(account.sandbox, broken)
         result = account.run("apply", str(rewrite(config, document)), "--auto-approve")
         assert result.exit_code == 1
-        assert "in use" in result.stderr and "Traceback" not in result.output
+        assert "is in use as an emergency address and cannot be deleted. [code 10021]" in result.stderr
+        assert "Traceback" not in result.output
         assert account.writes() == [f"DELETE /v2/addresses/{old}"]
         assert broken == []
 
