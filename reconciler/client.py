@@ -115,8 +115,11 @@ class TelnyxClient:
         self.requests_sent = 0
         self._slots = threading.BoundedSemaphore(self.max_in_flight)
         self._lock = threading.Lock()
+        # The rate-limit window as the last answer described it: how many more requests it allows (None:
+        # unknown, so send) and when it resets. A request takes one when it gets its slot, just before sending.
         self._in_flight = 0
-        self._paused_until = 0.0
+        self._budget: int | None = None
+        self._window_ends = 0.0
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
@@ -238,44 +241,45 @@ class TelnyxClient:
         raise AssertionError("unreachable")
 
     def _send(self, method: str, path: str, params: dict[str, Any] | None, body: dict[str, Any] | None) -> httpx.Response:
-        self._wait_for_window()
         with self._slots:
+            self._take_from_window()
             with self._lock:
                 self.requests_sent += 1  # counted before sending: an attempt that gets no answer is still one
                 self._in_flight += 1
             started = time.monotonic()
             try:
                 response = self._http.request(method, path, params=params, json=body)
+                self._note_rate_limit(response)
             finally:
                 with self._lock:
                     self._in_flight -= 1
-            self._note_rate_limit(response)
         log.debug("%s %s -> %s (%.0f ms)", method, path, response.status_code, (time.monotonic() - started) * 1000)
         return response
 
     def _note_rate_limit(self, response: httpx.Response) -> None:
-        """Pause before the limit is hit: when the window has no more requests left than are already in
-        flight (each of which will spend one), wait for its reset."""
-        remaining = response.headers.get("x-ratelimit-remaining")
-        reset = response.headers.get("x-ratelimit-reset")
-        if remaining is None or reset is None:
-            return
+        """Learn the window from the answer: what it has left, less what this client has reserved or has in
+        flight besides this request (each will spend one), is what may still be sent before it resets."""
         try:
-            with self._lock:
-                others = self._in_flight
-            if int(remaining) > others:
-                return
-            pause = min(float(reset), MAX_RETRY_AFTER)
-        except ValueError:
+            remaining = int(response.headers["x-ratelimit-remaining"])
+            reset = min(float(response.headers["x-ratelimit-reset"]), MAX_RETRY_AFTER)
+        except (KeyError, ValueError):
             return
         with self._lock:
-            self._paused_until = max(self._paused_until, time.monotonic() + pause)
+            self._budget = remaining - (self._in_flight - 1)
+            self._window_ends = time.monotonic() + reset
 
-    def _wait_for_window(self) -> None:
+    def _take_from_window(self) -> None:
+        """Spend one request of the window; when it has none left, wait for its reset (holding the slot, so
+        no other request goes out meanwhile). Past the reset the window is unknown until the next answer."""
         with self._lock:
-            delay = self._paused_until - time.monotonic()
-        if delay > 0:
-            self.sleep(delay)
+            now = time.monotonic()
+            if self._budget is None or now >= self._window_ends:
+                return
+            if self._budget > 0:
+                self._budget -= 1
+                return
+            delay = self._window_ends - now
+        self.sleep(delay)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> None:
         if retry_after is not None:
