@@ -8,6 +8,7 @@ one with `export_defaults` writes the values most entries share once, under `def
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,11 +32,15 @@ class _Names:
         return self._keys.get(kind, {}).get(live_id)
 
 
-def export(live: LiveState) -> Export:
+def export(live: LiveState, kinds: Iterable[str] | None = None) -> Export:
+    """`kinds` (default: all read) are written; the others read serve only to name references."""
     document: dict[str, Any] = {}
     unreadable: list[str] = []
     names = _Names(live)
+    written = set(live.resources if kinds is None else kinds)
     for name, resources in live.resources.items():
+        if name not in written:
+            continue
         kind = KINDS[name]
         named = getattr(kind, "export_named", None)  # phone numbers: billing groups and addresses by name
         exported = [(r, _without(kind.sensitive, named(r, names) if named else kind.export(r))) for r in resources]

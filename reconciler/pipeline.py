@@ -72,9 +72,14 @@ def kinds_in_scope(desired: DesiredState, targets: Iterable[Target] = ()) -> lis
     they depend on, whose names they use."""
     wanted = {name for name, entries in desired.entries.items() if entries} | set(desired.settings.prune)
     targeted = {t.kind for t in targets}
-    scope = wanted & targeted if targeted else wanted
-    scope |= {dep for name in scope for dep in KINDS[name].depends_on}
-    return [name for name in KINDS if name in scope]
+    return with_dependencies(wanted & targeted if targeted else wanted)
+
+
+def with_dependencies(names: Iterable[str]) -> list[str]:
+    """The kinds named and those they depend on, in registry order."""
+    wanted = set(names)
+    wanted |= {dep for name in list(wanted) for dep in KINDS[name].depends_on}
+    return [name for name in KINDS if name in wanted]
 
 
 def fields_in_use(desired: DesiredState, name: str) -> frozenset[str]:

@@ -71,16 +71,13 @@ def _attention_text(plan: Plan, stream: IO[str]) -> None:
 
 def render_text(plan: Plan, stream: IO[str], drift: bool = False) -> None:
     _attention_text(plan, stream)
-    if plan.empty:
-        stream.write(_no_changes(drift, plan) + "\n")
-        return
     for change in plan.changes:
         stream.write(_text_head(change, drift) + "\n")
         for line in _detail_lines(change):
             stream.write(f"      {line}\n")
     for note in plan.notes:
-        stream.write(f"\nNote: {note}\n")
-    stream.write("\n" + summary_line(plan, drift) + "\n")
+        stream.write(f"Note: {note}\n\n" if plan.empty else f"\nNote: {note}\n")
+    stream.write(_no_changes(drift, plan) + "\n" if plan.empty else "\n" + summary_line(plan, drift) + "\n")
 
 
 def _text_head(change: Change, drift: bool) -> str:
@@ -121,6 +118,8 @@ def render_markdown(plan: Plan, stream: IO[str], drift: bool = False) -> None:
     _attention_markdown(plan, stream)
     if plan.empty:
         stream.write(_no_changes(drift, plan) + "\n")
+        for note in plan.notes:
+            stream.write(f"\n> {_md(note)}\n")
         return
     stream.write(f"**{summary_line(plan, drift)}**\n\n")
     stream.write("| | resource | change | details |\n|---|---|---|---|\n")

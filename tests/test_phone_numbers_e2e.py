@@ -395,3 +395,15 @@ def test_billing_group_emergency_and_messaging_profile_changes_go_through_jobs_a
             assert (now["billing_group_id"], now["emergency_address_id"], now["messaging_profile_id"]) == (
                 groups["Support"], sf, profile)
         assert account.run("plan", str(config), "--detailed-exitcode").exit_code == 0
+
+
+def test_an_export_of_numbers_alone_still_names_their_billing_groups_and_addresses(tmp_path: Path) -> None:
+    with numbers_account(300) as account:
+        path = tmp_path / "numbers.yaml"
+        assert account.run("export", "--kind", "phone_numbers", "--out", str(path)).exit_code == 0
+        document = yaml_rs.loads(path.read_text())
+        assert set(document) == {"phone_numbers"}  # billing groups and addresses were read, not written
+        entries = document["phone_numbers"]["entries"]
+        assert {e.get("billing_group") for e in entries} >= {"Engineering", "Sales", "Support"}
+        assert any(e.get("emergency", {}).get("address") == "site-hq" for e in entries)
+        assert account.run("plan", str(path), "--detailed-exitcode").exit_code == 0

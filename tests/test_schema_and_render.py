@@ -87,3 +87,23 @@ def test_an_empty_plan_says_so_in_every_format() -> None:
     assert rendered("text", plan=empty) == "No changes: the account matches the config.\n"
     assert "No drift" in rendered("markdown", drift=True, plan=empty)
     assert json.loads(rendered("json", plan=empty))["changes"] == []
+
+
+def test_notes_are_shown_when_there_is_nothing_to_change() -> None:
+    quiet = Plan((), notes=("2 phone number(s) differ from the config but are port-out-pending, so they are left alone",))
+    for fmt in ("text", "markdown"):
+        out = io.StringIO()
+        render(quiet, fmt, out)
+        assert "port-out-pending, so they are left alone" in out.getvalue()
+        assert "No changes: the account matches the config." in out.getvalue()
+
+
+def test_an_apply_that_stops_after_thousands_of_changes_counts_them_instead_of_listing_them() -> None:
+    from reconciler.cli.app import _applied_lines
+    from reconciler.errors import ApplyError, ReconcilerError
+
+    done = [Change("phone_numbers", f"+1312555{i:04d}", Action.UPDATE, {}, {}) for i in range(2500)]
+    lines = _applied_lines(ApplyError(ReconcilerError("stopped"), done, [], []))
+    assert lines == ["  applied:     2500 change(s) of phone_numbers"]
+    few = _applied_lines(ApplyError(ReconcilerError("stopped"), done[:3], [], []))
+    assert few[0] == "  applied:     ~ phone_numbers[+13125550000]" and len(few) == 3

@@ -10,6 +10,7 @@ Exit codes (a contract CI relies on):
 from __future__ import annotations
 
 import logging
+from collections import Counter
 import os
 import sys
 import traceback
@@ -74,10 +75,20 @@ def show_progress(event: Progress) -> None:
         click.echo(f"  {event.kind}: {event.done:,} of {event.total:,} {event.what}")
 
 
+SHOWN_APPLIED = 20  # beyond this, applied changes are counted per kind, not listed (a batch may hold thousands)
+
+
+def _applied_lines(exc: ApplyError) -> list[str]:
+    if len(exc.applied) <= SHOWN_APPLIED:
+        return [f"  applied:     {change.action.symbol} {change.address}" for change in exc.applied]
+    per_kind = Counter(change.kind for change in exc.applied)
+    return [f"  applied:     {count} change(s) of {kind}" for kind, count in sorted(per_kind.items())]
+
+
 def report(exc: ReconcilerError, debug: bool) -> None:
     lines = [f"Error: {exc.message}"]
     if isinstance(exc, ApplyError):
-        lines += [f"  applied:     {change.action.symbol} {change.address}" for change in exc.applied]
+        lines += _applied_lines(exc)
         lines += [f"  failed:      {change.action.symbol} {change.address}: {reason}" for change, reason in exc.failed]
         lines += [f"  not applied: {change.action.symbol} {change.address}" for change in exc.pending]
     if exc.hint:

@@ -133,9 +133,11 @@ def drift(settings: Settings, config: tuple[str, ...], fmt: str, targets: tuple[
 @click.pass_obj
 def export(settings: Settings, kinds: tuple[str, ...], out: str | None) -> int:
     """Write the live account as config YAML (how a team adopts an existing account)."""
+    chosen = list(kinds or EXPORTABLE)
     with api_client(settings) as client:
-        live = pipeline.fetch_live(client, kinds or EXPORTABLE)
-    result = export_live(live)
+        # the kinds a chosen kind names (a number's billing group) are read too, so names can be written
+        live = pipeline.fetch_live(client, pipeline.with_dependencies(chosen))
+    result = export_live(live, chosen)
     if out:
         with open(out, "w", encoding="utf-8") as handle:
             dump_yaml(result.document, handle, result.header)
