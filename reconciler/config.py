@@ -199,7 +199,7 @@ class _Builder:
     def add(self, doc: yamlio.Document) -> None:
         self.state.files.append(doc.path)
         self.literal_secrets(doc, doc.data)
-        data = self.substitute(doc, doc.data, ())
+        data = self.substitute(doc, doc.data, ()) if "${" in doc.text else doc.data  # most large files have none
         if data is None:
             return
         if not isinstance(data, dict):
