@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from support import API_KEY, EXAMPLES, Account, check_against_spec
+from support import API_KEY, EXAMPLES, served, Account
 
 from reconciler.sandbox import Sandbox, load_seed
 
@@ -18,12 +18,7 @@ def seed() -> dict[str, Any]:
 
 @pytest.fixture
 def account(seed: dict[str, Any]) -> Iterator[Account]:
-    sandbox = Sandbox(api_key=API_KEY, seed=seed)
-    the_account = Account(sandbox, "")
-    check_against_spec(sandbox, the_account.violations)
-    with sandbox.serve() as url:
-        the_account.url = url
+    with served(Sandbox(api_key=API_KEY, seed=seed)) as the_account:
         yield the_account
-    assert the_account.violations == [], "\n".join(the_account.violations)
 
 

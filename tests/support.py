@@ -7,7 +7,8 @@ Telnyx OpenAPI subset; a test fails if any does not conform.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,19 @@ class Account:
 
     def request_count(self) -> int:
         return len(self.sandbox.requests)
+
+
+@contextmanager
+def served(sandbox: Sandbox, *, check: bool = True) -> Iterator[Account]:
+    """The sandbox served on loopback with the CLI pointed at it; with `check`, the block fails if any
+    request or response broke the contract."""
+    account = Account(sandbox, "")
+    if check:
+        check_against_spec(sandbox, account.violations)
+    with sandbox.serve() as url:
+        account.url = url
+        yield account
+    assert account.violations == [], "\n".join(account.violations[:10])
 
 
 def check_against_spec(sandbox: Sandbox, violations: list[str]) -> None:

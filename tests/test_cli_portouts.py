@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from support import API_KEY, Account, check_against_spec
+from support import API_KEY, served, Account
 
 from reconciler import portouts as po
 from reconciler.errors import ReconcilerError
@@ -46,13 +46,8 @@ def _seed() -> dict[str, Any]:
 
 @pytest.fixture
 def account() -> Iterator[Account]:
-    sandbox = Sandbox(api_key=API_KEY, seed=_seed(), job_seconds=0.2)
-    the_account = Account(sandbox, "")
-    check_against_spec(sandbox, the_account.violations)
-    with sandbox.serve() as url:
-        the_account.url = url
+    with served(Sandbox(api_key=API_KEY, seed=_seed(), job_seconds=0.2)) as the_account:
         yield the_account
-    assert the_account.violations == [], "\n".join(the_account.violations)
 
 
 def run_json(account: Account, *args: str) -> Any:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml_rs
-from support import API_KEY, Account, check_against_spec, write_config
+from support import API_KEY, served, write_config, Account
 
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import ReplaceOrder
@@ -33,13 +33,8 @@ JOBS = "/v2/phone_numbers/jobs"
 def numbers_account(numbers: int, *, mobile: int = 0, check: bool = True, **options: float) -> Iterator[Account]:
     """A generated account served on loopback; with `check`, every exchange is checked against the spec."""
     sandbox = Sandbox(api_key=API_KEY, seed=generate_account(numbers, seed=3, mobile=mobile), **{**FAST_JOBS, **options})
-    account = Account(sandbox, "")
-    if check:
-        check_against_spec(sandbox, account.violations)
-    with sandbox.serve() as url:
-        account.url = url
+    with served(sandbox, check=check) as account:
         yield account
-    assert account.violations == [], "\n".join(account.violations[:10])
 
 
 def since(account: Account, start: int) -> list[RecordedRequest]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import API_KEY, Account, check_against_spec, write_config
+from support import API_KEY, served, write_config, Account
 
 from reconciler.sandbox import Sandbox
 
@@ -60,14 +60,9 @@ def _seed() -> dict[str, Any]:
 
 @pytest.fixture
 def policy_account(tmp_path: Path) -> Iterator[tuple[Account, Path]]:
-    sandbox = Sandbox(api_key=API_KEY, seed=_seed())
-    account = Account(sandbox, "")
-    check_against_spec(sandbox, account.violations)
     config = write_config(tmp_path, "policy.yaml", POLICY)
-    with sandbox.serve() as url:
-        account.url = url
+    with served(Sandbox(api_key=API_KEY, seed=_seed())) as account:
         yield account, config
-    assert account.violations == [], "\n".join(account.violations)
 
 
 def _statuses(account: Account) -> dict[str, str]:

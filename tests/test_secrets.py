@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import API_KEY, ROOT, Account, check_against_spec, write_config
+from support import API_KEY, ROOT, served, write_config, Account
 
 from reconciler.sandbox import Sandbox
 
@@ -45,15 +45,11 @@ phone_numbers:
 
 @pytest.fixture
 def secrets_account(tmp_path: Path) -> Iterator[tuple[Account, Path]]:
-    sandbox = Sandbox(api_key=API_KEY, seed={"phone_numbers": [{"phone_number": NUMBER}]}, job_seconds=0.1)
-    account = Account(sandbox, "")
-    check_against_spec(sandbox, account.violations)
     (tmp_path / "billing-password.txt").write_text(PASSWORD + "\n")
     config = write_config(tmp_path, "secrets.yaml", CONFIG)
-    with sandbox.serve() as url:
-        account.url = url
+    sandbox = Sandbox(api_key=API_KEY, seed={"phone_numbers": [{"phone_number": NUMBER}]}, job_seconds=0.1)
+    with served(sandbox) as account:
         yield account, config
-    assert account.violations == [], "\n".join(account.violations)
 
 
 def env(token: str = TOKEN, pin: str = PIN) -> dict[str, str]:
