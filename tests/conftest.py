@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from support import API_KEY, EXAMPLES, served, Account
+from support import API_KEY, EXAMPLES, Account, served
 
 from reconciler.sandbox import Sandbox, load_seed
 

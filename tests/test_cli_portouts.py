@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from support import API_KEY, served, Account
+from support import API_KEY, Account, served
 
 from reconciler import portouts as po
 from reconciler.errors import ReconcilerError

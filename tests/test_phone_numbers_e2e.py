@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml_rs
-from support import API_KEY, served, write_config, Account
+from support import API_KEY, Account, served, write_config
 
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import ReplaceOrder

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import API_KEY, served, write_config, Account
+from support import API_KEY, Account, served, write_config
 
 from reconciler.sandbox import Sandbox
 

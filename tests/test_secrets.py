@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import API_KEY, ROOT, served, write_config, Account
+from support import API_KEY, ROOT, Account, served, write_config
 
 from reconciler.sandbox import Sandbox
 
