@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from pydantic import BaseModel
 
 from reconciler import config
 from reconciler.apply import OnProgress, apply
@@ -83,16 +82,8 @@ def with_dependencies(names: Iterable[str]) -> list[str]:
 
 
 def fields_in_use(desired: DesiredState, name: str) -> frozenset[str]:
-    """The config fields any entry of a kind sets, top-level and (dotted) one level into nested settings,
-    so a kind can skip reading the others."""
-    used: set[str] = set()
-    for entry in desired.entries.get(name, []):
-        for field_name in entry.model_fields_set:
-            used.add(field_name)
-            value = getattr(entry, field_name)
-            if isinstance(value, BaseModel):
-                used.update(f"{field_name}.{sub}" for sub in value.model_fields_set)
-    return frozenset(used)
+    """What a kind's entries use (Kind.reads), so the kind can skip reading the rest."""
+    return KINDS[name].reads(desired.entries.get(name, []))
 
 
 def fetch_live(api: Api, names: Iterable[str], desired: DesiredState | None = None, concurrency: int = 4) -> LiveState:

@@ -190,3 +190,26 @@ def test_the_rejection_code_is_recorded_on_the_order(policy_account: tuple[Accou
     assert account.run("apply", str(config), "--auto-approve").exit_code == 0
     vip = next(o for o in account.sandbox.state.all("portouts") if o["support_key"] == "SK-VIP")
     assert vip["rejection_code"] == 1002
+
+
+def _phone_number_reads(account: Account) -> list[str]:
+    return [r.path for r in account.sandbox.requests if r.method == "GET" and r.path == "/v2/phone_numbers"]
+
+
+def test_a_large_order_reads_the_tagged_numbers_by_tag_not_one_by_one(tmp_path: Path) -> None:
+    bulk = [f"+1312556{i:04d}" for i in range(120)]
+    seed = {"phone_numbers": [{"phone_number": n, "tags": ["vip"] if i == 77 else []} for i, n in enumerate(bulk)],
+            "portouts": [_order(bulk, 3, "Rival Mobile", "SK-BULK")]}
+    config = write_config(tmp_path, "policy.yaml", POLICY)
+    with served(Sandbox(api_key=API_KEY, seed=seed)) as account:
+        result = account.run("plan", str(config))
+        assert result.exit_code == 0, result.output
+        assert f"rule 'protect-vip' protects {bulk[77]}, so the whole order is rejected" in result.output
+        assert len(_phone_number_reads(account)) == 2  # one list per rule tag (vip, churned), not 120 lookups
+
+
+def test_a_policy_without_tag_rules_reads_no_phone_numbers(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "policy.yaml", "portout_policy:\n  rules:\n    - {name: any, action: manual}\n")
+    with served(Sandbox(api_key=API_KEY, seed=_seed())) as account:
+        assert account.run("drift", str(config)).exit_code == 2
+        assert _phone_number_reads(account) == []

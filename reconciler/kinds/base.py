@@ -168,6 +168,18 @@ class Kind:
     def references(self, entry: Entry) -> Iterable[Reference]:
         return ()
 
+    def reads(self, entries: list[Entry]) -> frozenset[str]:
+        """What `fetch` needs for these entries: the fields any entry sets, top-level and (dotted) one
+        level into nested settings."""
+        used: set[str] = set()
+        for entry in entries:
+            for field_name in entry.model_fields_set:
+                used.add(field_name)
+                value = getattr(entry, field_name)
+                if isinstance(value, BaseModel):
+                    used.update(f"{field_name}.{sub}" for sub in value.model_fields_set)
+        return frozenset(used)
+
     def diff(self, entries: list[Entry], live: list[LiveResource], prune: bool, ctx: DiffContext) -> KindDiff | None:
         """A kind's own comparison; None means the generic one in diff.py."""
         return None

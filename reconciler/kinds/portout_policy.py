@@ -36,6 +36,8 @@ from reconciler.plan import Action, Attention, Change, FieldChange, Step
 
 POLICY_KEY = "policy"
 STATUS_FOR = {"authorize": "authorized", "reject": "rejected-pending"}
+TAG_READ = "tag:"  # in `reads`: a tag some rule matches on
+LOOKUPS_UP_TO = 20  # numbers on pending orders looked up one by one; beyond, each rule tag's numbers are listed
 
 
 class Match(BaseModel):
@@ -127,12 +129,20 @@ class PortoutPolicyKind(Kind):
 
     # --- reading: pending port-outs, the tags of their numbers, their eligible rejection codes ---------
 
+    def reads(self, entries: list[Entry]) -> frozenset[str]:
+        """`tag:NAME` for each tag a rule matches on: only those are looked up in the account."""
+        rules = [rule for entry in entries if isinstance(entry, PortoutPolicy) for rule in entry.rules]
+        return frozenset(f"{TAG_READ}{tag}" for rule in rules for tag in rule.match.tags or ())
+
     def fetch(self, api: Api, fields: frozenset[str] = frozenset()) -> list[LiveResource]:
         checked = datetime.now(timezone.utc).isoformat()
+        orders = portouts.pending_portouts(api)
+        numbers = sorted({str(n) for raw in orders for n in raw.get("phone_numbers") or []})
+        tags = _tags(api, numbers, {f.removeprefix(TAG_READ) for f in fields if f.startswith(TAG_READ)})
         found = []
-        for raw in portouts.pending_portouts(api):
-            numbers = [str(n) for n in raw.get("phone_numbers") or []]
-            attrs = {**raw, "checked_at": checked, "number_tags": {n: _tags_of(api, n) for n in numbers},
+        for raw in orders:
+            on_order = [str(n) for n in raw.get("phone_numbers") or []]
+            attrs = {**raw, "checked_at": checked, "number_tags": {n: sorted(tags.get(n, ())) for n in on_order},
                      "rejections": portouts.rejection_codes(api, str(raw["id"]))}
             key = str(raw.get("support_key") or raw["id"])  # what the portal and Telnyx support call the order
             found.append(LiveResource(key, str(raw["id"]), attrs, raw.get("created_at", "")))
@@ -183,12 +193,24 @@ class PortoutPolicyKind(Kind):
             ctx.step_done(step)
 
 
-def _tags_of(api: Api, number: str) -> list[str]:
-    """The number's tags in the account (none when the account has no such number)."""
-    for raw in api.list_all("/phone_numbers", {"filter[phone_number]": number.lstrip("+")}):
-        if raw.get("phone_number") == number:
-            return sorted(raw.get("tags") or [])
-    return []
+def _tags(api: Api, numbers: list[str], wanted: set[str]) -> dict[str, set[str]]:
+    """Which of the rules' tags each number on a pending order has in the account. A few numbers are
+    looked up one by one; for more, each tag's numbers are listed (pages of 250, however large the orders)."""
+    if not wanted or not numbers:
+        return {}
+    found: dict[str, set[str]] = {}
+    if len(numbers) <= LOOKUPS_UP_TO:
+        for number in numbers:
+            for raw in api.list_all("/phone_numbers", {"filter[phone_number]": number.lstrip("+")}):
+                if raw.get("phone_number") == number:
+                    found[number] = set(raw.get("tags") or ()) & wanted
+        return found
+    on_orders = set(numbers)
+    for tag in sorted(wanted):
+        for raw in api.list_all("/phone_numbers", {"filter[tag]": tag}):
+            if raw.get("phone_number") in on_orders:
+                found.setdefault(raw["phone_number"], set()).add(tag)
+    return found
 
 
 def _first_rule(policy: PortoutPolicy, number: str, tags: set[str], order: dict[str, Any]) -> Rule | None:
