@@ -31,7 +31,7 @@ class Progress:
 
 
 OnProgress = Callable[[Progress], None]
-OnCreated = Callable[[Change, str], None]  # a change's resource was created with this live id
+OnCreated = Callable[[str, str, str], None]  # (kind, key, live id) of a resource just created
 
 
 @dataclass
@@ -70,8 +70,7 @@ class Context:
     def record_created(self, kind: str, key: str, live_id: str) -> None:
         self.created[(kind, key)] = live_id
         if self.on_created is not None:
-            made = next(c for c in self.plan.changes if (c.kind, c.key) == (kind, key) and c.after is not None)
-            self.on_created(made, live_id)
+            self.on_created(kind, key, live_id)
 
     def progress(self, kind: str, done: int, total: int, what: str) -> None:
         if self.on_progress is not None:

@@ -42,12 +42,11 @@ def export(live: LiveState, kinds: Iterable[str] | None = None) -> Export:
         if name not in written:
             continue
         kind = KINDS[name]
-        named = getattr(kind, "export_named", None)  # phone numbers: billing groups and addresses by name
-        exported = [(r, _without(kind.sensitive, named(r, names) if named else kind.export(r))) for r in resources]
+        exported = [(r, _without(kind.sensitive, kind.export(r, names))) for r in resources]
         unreadable += [f"{name}[{r.key}]" for r, e in exported if e is None]
         entries = sorted((e for _, e in exported if e is not None), key=lambda e: str(e[kind.key_field]))
         if entries or not unreadable:
-            document[name] = _shared_defaults(_dedupe(entries, kind.key_field), getattr(kind, "export_defaults", {}))
+            document[name] = _shared_defaults(_dedupe(entries, kind.key_field), kind.export_defaults)
     counts = ", ".join(f"{len(v['entries'] if isinstance(v, dict) else v)} {k}" for k, v in document.items())
     header = (
         "Exported from the live Telnyx account by `telnyx-reconciler export`.\n"

@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-
 from reconciler import config
 from reconciler.apply import OnProgress, apply
 from reconciler.config import DesiredState
@@ -24,7 +23,7 @@ from reconciler.errors import ApplyError, ConfigError, PlanError, ReconcilerErro
 from reconciler.kinds import KINDS, LiveResource
 from reconciler.kinds.base import Api
 from reconciler.order import order_changes
-from reconciler.plan import Action, Change, Plan, check_safety
+from reconciler.plan import Action, Attention, Change, Plan, check_safety
 from reconciler.state import Fingerprints, load_fingerprints, state_key
 
 GC_BATCH = 100_000  # allocations between young collections while a large account is loaded or compared
@@ -62,8 +61,8 @@ class Target:
             raise ReconcilerError(f"unknown kind {kind!r} in --target {text!r}", f"kinds: {', '.join(KINDS)}")
         return cls(kind, key or None)
 
-    def matches(self, change: Change) -> bool:
-        return change.kind == self.kind and (self.key is None or change.key == self.key)
+    def matches(self, item: Change | Attention) -> bool:
+        return item.kind == self.kind and (self.key is None or item.key == self.key)
 
 
 def kinds_in_scope(desired: DesiredState, targets: Iterable[Target] = ()) -> list[str]:
@@ -111,12 +110,10 @@ def make_plan(
     if result.errors:
         raise PlanError("the plan cannot be made:\n" + "\n".join(f"  {e}" for e in result.errors),
                         "Correct the config (or the account), then plan again.")
-    changes = result.changes
+    changes, attention = result.changes, result.attention
     if targets:
         changes = [c for c in changes if any(t.matches(c) for t in targets)]
-    attention = result.attention
-    if targets:
-        attention = [a for a in attention if any(t.kind == a.kind and t.key in (None, a.key) for t in targets)]
+        attention = [a for a in attention if any(t.matches(a) for t in targets)]
     counts = {name: n for name, n in live.counts().items() if KINDS[name].thresholds}
     return Plan(order_changes(changes), counts, tuple(result.notes), tuple(attention))
 
@@ -147,24 +144,33 @@ def apply_plan(
     even when the apply stops part way, so what was written is known."""
     if fingerprints is None:
         return apply(api, plan, on_progress=on_progress)
+    writes = {(c.kind, c.key): c for c in plan.changes if c.after is not None and KINDS[c.kind].fingerprinted}
+
+    def created(kind: str, key: str, live_id: str) -> None:
+        if (kind, key) in writes:
+            _remember(fingerprints, writes[(kind, key)], live_id)
+
     applied: list[Change] = []
     try:
-        applied = apply(api, plan, on_progress=on_progress, on_created=lambda c, i: _remember(fingerprints, c, i))
+        applied = apply(api, plan, on_progress=on_progress, on_created=created)
     except ApplyError as exc:
         applied = exc.applied
         raise
     finally:
         for change in applied:
-            if change.action is Action.UPDATE and {f.path.split(".")[0] for f in change.fields} & KINDS[change.kind].fingerprinted:
+            if change.action is Action.UPDATE and _sets_write_only(change):
                 _remember(fingerprints, change, str(change.live_id))
         fingerprints.save()
     return applied
 
 
+def _sets_write_only(change: Change) -> bool:
+    return bool({f.path.split(".")[0] for f in change.fields} & KINDS[change.kind].fingerprinted)
+
+
 def _remember(fingerprints: Fingerprints, change: Change, live_id: str) -> None:
-    kind = KINDS[change.kind]
-    if kind.fingerprinted:
-        fingerprints.record(change.kind, change.key, live_id, fingerprints.of(change.kind, change.key, kind.material(change.after or {})))
+    material = KINDS[change.kind].material(change.after or {})
+    fingerprints.record(change.kind, change.key, live_id, fingerprints.of(change.kind, change.key, material))
 
 
 def verify_saved(saved: Plan, fresh: Plan) -> None:

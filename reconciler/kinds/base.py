@@ -91,6 +91,12 @@ class Api(Protocol):
     def delete(self, path: str, *, what: str = "") -> dict[str, Any]: ...
 
 
+class Names(Protocol):
+    """Names of other kinds' live resources by id (a DiffContext is one; export has its own)."""
+
+    def key_of_id(self, kind: str, live_id: str) -> str | None: ...
+
+
 class DiffContext(Protocol):
     """What a kind may ask about the rest of the plan while it compares (see diff.py)."""
 
@@ -139,7 +145,9 @@ class Kind:
     prunable: ClassVar[bool] = True
     singleton: ClassVar[bool] = False  # the config holds one mapping, not a list (the port-out policy)
     exportable: ClassVar[bool] = True
-    thresholds: ClassVar[bool] = True  # the share-of-live-resources safety limits apply to this kind  # False: nothing in the account to export (a policy lives only in git)
+    thresholds: ClassVar[bool] = True
+    # Values most exported entries share, written once under `defaults:` when every entry sets them.
+    export_defaults: ClassVar[dict[str, Any]] = {}  # the share-of-live-resources safety limits apply to this kind  # False: nothing in the account to export (a policy lives only in git)
 
     # --- mapping -------------------------------------------------------------------------------------
 
@@ -158,9 +166,10 @@ class Kind:
         """What the fingerprint of a resource's write-only values covers."""
         return {k: values.get(k) for k in sorted(self.fingerprinted)}
 
-    def export(self, live: LiveResource) -> dict[str, Any] | None:
+    def export(self, live: LiveResource, names: Names) -> dict[str, Any] | None:
         """A config entry that, planned against this live resource, shows no change (None: it cannot be
-        written, e.g. a secret whose value the API never returns). Sensitive fields are never exported."""
+        written, e.g. a secret whose value the API never returns). `names` turns ids of other kinds'
+        resources into the names a config uses. Sensitive fields are never exported."""
         return {k: v for k, v in live.attrs.items() if v is not None}
 
     # --- hooks for kinds that are not plain REST -------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from reconciler.compare import duplicate_change, prune_change
-from reconciler.kinds.base import DiffContext, Entry, Kind, KindDiff, LiveResource, ReplaceOrder
+from reconciler.kinds.base import DiffContext, Entry, Kind, KindDiff, LiveResource, Names, ReplaceOrder
 from reconciler.plan import Action, Change, FieldChange
 
 VALUE_FIELDS = ("token", "username", "password")
@@ -76,7 +76,7 @@ class IntegrationSecrets(Kind):
         """What the fingerprint covers: the type and the values."""
         return {k: values.get(k) for k in ("type", *VALUE_FIELDS)}
 
-    def export(self, live: LiveResource) -> dict[str, Any] | None:
+    def export(self, live: LiveResource, names: Names) -> dict[str, Any] | None:
         return None  # the value is never readable: an exported entry could not plan clean
 
     def diff(self, entries: list[Entry], live: list[LiveResource], prune: bool, ctx: DiffContext) -> KindDiff:

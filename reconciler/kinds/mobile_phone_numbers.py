@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from reconciler.kinds.base import LiveResource
+from reconciler.kinds.base import LiveResource, Names
 from reconciler.kinds.owned_numbers import (
     CALL_DEFAULTS,
     CallForwarding,
@@ -57,7 +57,7 @@ class MobilePhoneNumbers(OwnedNumbers):
                 attrs[direction] = {"interception_app_id": attrs[direction].get("interception_app_id")}
         return LiveResource(raw["phone_number"], str(raw["id"]), attrs, raw.get("created_at", ""))
 
-    def export(self, live: LiveResource) -> dict[str, Any]:
+    def export(self, live: LiveResource, names: Names) -> dict[str, Any]:
         """Every setting the kind manages, less what is at the API's default for a new number."""
         entry: dict[str, Any] = {"phone_number": live.key, "tags": live.attrs.get("tags") or []}
         entry.update({k: live.attrs[k] for k in ("customer_reference", "connection_id") if live.attrs.get(k)})

@@ -16,13 +16,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
 from reconciler.errors import PartialFailure, ReconcilerError
 from reconciler.kinds import number_jobs
-from reconciler.kinds.base import Api, ApplyContext, DiffContext, Entry, KindDiff, LiveResource, Reference
+from reconciler.kinds.base import Api, ApplyContext, DiffContext, Entry, KindDiff, LiveResource, Names, Reference
 from reconciler.kinds.owned_numbers import (
     VOICE_DEFAULTS,
     NumberEntry,
@@ -44,11 +44,6 @@ DEFAULT_PRODUCT = "A2P"
 VOICE_LIST = "voice"
 PRODUCT_FIELD = "messaging.messaging_product"
 
-
-class Names(Protocol):
-    """Names of other kinds' live resources by id (a DiffContext is one)."""
-
-    def key_of_id(self, kind: str, live_id: str) -> str | None: ...
 
 
 class Emergency(_Settings):
@@ -127,10 +122,7 @@ class PhoneNumbers(OwnedNumbers):
                     _merge(numbers[number_id].attrs, values)
         return list(numbers.values())
 
-    def export(self, live: LiveResource) -> dict[str, Any]:
-        return self.export_named(live, _NoNames())
-
-    def export_named(self, live: LiveResource, names: Names) -> dict[str, Any]:
+    def export(self, live: LiveResource, names: Names) -> dict[str, Any]:
         """A config entry that plans clean: references by name, settings at the API's defaults left out."""
         attrs = live.attrs
         entry: dict[str, Any] = {"phone_number": live.key, "tags": attrs.get("tags") or []}
@@ -239,11 +231,6 @@ class PhoneNumbers(OwnedNumbers):
         if failed:
             failures = [(s.change, failed[s.change.key]) for s in steps if s.change.key in failed]
             raise PartialFailure(ReconcilerError(f"{len(failures)} phone number(s) were not changed"), failures)
-
-
-class _NoNames:
-    def key_of_id(self, kind: str, live_id: str) -> str | None:
-        return None
 
 
 def _voice_of(raw: dict[str, Any], names: tuple[str, ...]) -> tuple[str, dict[str, Any]]:

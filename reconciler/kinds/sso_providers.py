@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.kinds.base import Entry, Kind, LiveResource
+from reconciler.kinds.base import Entry, Kind, LiveResource, Names
 
 WRITABLE_SETTINGS = ("idp_entity_id", "idp_sso_target_url", "idp_cert_fingerprint", "idp_cert_fingerprint_algorithm")
 
@@ -45,5 +45,5 @@ class SsoProviders(Kind):
         attrs = {"short_name": raw["short_name"], "name": raw.get("name"), "active": raw.get("active"), "settings": settings}
         return LiveResource(key=raw["short_name"], id=raw["id"], attrs=attrs, created_at=raw.get("created_at", ""))
 
-    def export(self, live: LiveResource) -> dict[str, Any]:
+    def export(self, live: LiveResource, names: Names) -> dict[str, Any]:
         return {k: v for k, v in live.attrs.items() if v not in (None, {})}
