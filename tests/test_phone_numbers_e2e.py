@@ -127,6 +127,7 @@ def test_an_export_names_billing_groups_addresses_and_profiles_and_plans_clean(t
     ("    voice: {usage_payment_method: channel}\n", {"/v2/phone_numbers/voice"}),
     ("    messaging: {messaging_product: A2P}\n", {"/v2/phone_numbers/messaging"}),
     ("    messaging: {messaging_profile_id: null}\n", set()),  # the profile is on the numbers list itself
+    ("    voice: {caller_id_name_enabled: true}\n", set()),  # only /phone_numbers carries it
 ])
 def test_reads_are_the_list_pages_the_config_needs_and_pages_are_concurrent(
     tmp_path: Path, settings: str, extra_lists: set[str],
@@ -402,3 +403,21 @@ def test_an_export_of_numbers_alone_still_names_their_billing_groups_and_address
         assert {e.get("billing_group") for e in entries} >= {"Engineering", "Sales", "Support"}
         assert any(e.get("emergency", {}).get("address") == "site-hq" for e in entries)
         assert account.run("plan", str(path), "--detailed-exitcode").exit_code == 0
+
+
+def test_caller_id_name_is_written_with_the_voice_settings_and_read_where_the_api_sends_it(tmp_path: Path) -> None:
+    with numbers_account(30) as account:
+        chosen = [n["phone_number"] for n in active(account)][:3]
+        entries = "".join(f"  - phone_number: '{n}'\n    voice: {{caller_id_name_enabled: true, usage_payment_method: channel}}\n"
+                          for n in chosen)
+        config = write_config(tmp_path, "c.yaml", "phone_numbers:\n" + entries)
+        applied = account.run("apply", str(config), "--auto-approve")
+        assert applied.exit_code == 0, applied.output
+        stored = {n["phone_number"]: n for n in numbers(account)}
+        assert all(stored[n].get("caller_id_name_enabled") is True for n in chosen)
+        again = account.run("plan", str(config), "--detailed-exitcode")
+        assert again.exit_code == 0, again.output  # no change planned on every run
+        account.sandbox.state.replace("phone_numbers", stored[chosen[0]]["id"],
+                                      {**stored[chosen[0]], "caller_id_name_enabled": False})
+        drift = account.run("plan", str(config), "--detailed-exitcode")
+        assert drift.exit_code == 2 and "voice.caller_id_name_enabled: false -> true" in drift.stdout

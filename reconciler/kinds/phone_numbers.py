@@ -38,7 +38,10 @@ from reconciler.plan import Action, Change, Op, Step
 JOB_FIELDS = ("tags", "customer_reference", "connection_id", "billing_group", "hd_voice_enabled", "deletion_lock_enabled",
               "external_pin", "voice")
 DETAIL_FIELDS = ("tags", "customer_reference", "connection_id", "hd_voice_enabled", "deletion_lock_enabled")
-VOICE_FIELDS = tuple(VOICE_DEFAULTS)
+# Voice settings written through the voice group but read from /phone_numbers, the only list that has
+# them (PhoneNumberWithVoiceSettings does not declare them).
+DETAILED_VOICE = ("caller_id_name_enabled",)
+VOICE_FIELDS = tuple(f for f in VOICE_DEFAULTS if f not in DETAILED_VOICE)
 DEFAULT_PRODUCT = "A2P"
 # Config fields (dotted below the top level) that need a list beyond /phone_numbers.
 VOICE_LIST = "voice"
@@ -100,6 +103,7 @@ class PhoneNumbers(OwnedNumbers):
             "emergency_enabled": bool(get("emergency_enabled")), "emergency_address_id": shared(get("emergency_address_id")),
             "messaging": {"messaging_profile_id": shared(get("messaging_profile_id"))},
             "external_pin": get("external_pin"),
+            "voice": {name: get(name) for name in DETAILED_VOICE},
         }
         return LiveResource(raw["phone_number"], str(raw["id"]), attrs)
 
@@ -108,8 +112,8 @@ class PhoneNumbers(OwnedNumbers):
         no fields given, as for an export, always)."""
         everything = not fields
         reads: list[Callable[[], list[Any]]] = [lambda: api.list_all(self.path, transform=self.from_api)]
-        if everything or VOICE_LIST in fields:
-            voice = VOICE_FIELDS if everything else tuple(f for f in VOICE_FIELDS if f"{VOICE_LIST}.{f}" in fields)
+        voice = VOICE_FIELDS if everything else tuple(f for f in VOICE_FIELDS if f"{VOICE_LIST}.{f}" in fields)
+        if voice:
             reads.append(lambda: api.list_all(f"{self.path}/voice", transform=lambda raw: _voice_of(raw, voice)))
         if everything or PRODUCT_FIELD in fields:
             reads.append(lambda: api.list_all(f"{self.path}/messaging", transform=_product_of))
