@@ -7,6 +7,7 @@ check every request and answer against the OpenAPI subset; the 10,000-number one
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import threading
@@ -421,3 +422,37 @@ def test_caller_id_name_is_written_with_the_voice_settings_and_read_where_the_ap
                                       {**stored[chosen[0]], "caller_id_name_enabled": False})
         drift = account.run("plan", str(config), "--detailed-exitcode")
         assert drift.exit_code == 2 and "voice.caller_id_name_enabled: false -> true" in drift.stdout
+
+
+def test_a_profile_move_and_a_product_change_on_the_same_numbers_both_stay(tmp_path: Path) -> None:
+    with numbers_account(60) as account:
+        chosen = [n for n in active(account) if not n["phone_number"].startswith("+18")][:4]
+        profile = "4001767e-ce0f-4cae-9d5f-0d5e636e7809"
+        entries = "".join(f"  - phone_number: '{n['phone_number']}'\n"
+                          f"    messaging: {{messaging_profile_id: {profile}, messaging_product: P2P}}\n" for n in chosen)
+        config = write_config(tmp_path, "c.yaml", "phone_numbers:\n" + entries)
+        bodies = record_bodies(account.sandbox, "/v2/messaging_numbers_bulk_updates")
+        applied = account.run("apply", str(config), "--auto-approve")
+        assert applied.exit_code == 0, applied.output
+        assert [b.get("assign_only") for b in bodies] == [True]  # the profile alone is meant to change
+        writes = account.writes()
+        assert writes[0] == "POST /v2/messaging_numbers_bulk_updates" and len(writes) == 1 + len(chosen)
+        stored = {n["phone_number"]: n for n in numbers(account)}
+        assert all((stored[n["phone_number"]].get("messaging_profile_id"), stored[n["phone_number"]].get(
+            "messaging_product")) == (profile, "P2P") for n in chosen)
+        assert account.run("plan", str(config), "--detailed-exitcode").exit_code == 0
+
+
+def record_bodies(sandbox: Sandbox, path: str) -> list[dict[str, Any]]:
+    """The JSON bodies of the POSTs to `path`, as they arrive."""
+    bodies: list[dict[str, Any]] = []
+    handle = sandbox.handle
+
+    def recording(method: str, at: str, query: Sequence[tuple[str, str]], headers: Mapping[str, str],
+                  body: bytes) -> SandboxResponse:
+        if method == "POST" and at == path:
+            bodies.append(json.loads(body))
+        return handle(method, at, query, headers, body)
+
+    sandbox.handle = recording  # type: ignore[method-assign]
+    return bodies

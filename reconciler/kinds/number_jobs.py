@@ -135,7 +135,9 @@ def run_messaging_updates(
     for request in group_requests("messaging", {n: {"messaging_profile_id": p} for n, p in profiles.items()}):
         for start in range(0, len(request.numbers), MAX_NUMBERS_PER_JOB):
             numbers = request.numbers[start : start + MAX_NUMBERS_PER_JOB]
-            body = {"messaging_profile_id": request.body["messaging_profile_id"], "numbers": numbers}
+            # assign_only: without it the API also changes the numbers' other messaging settings.
+            body = {"messaging_profile_id": request.body["messaging_profile_id"], "numbers": numbers,
+                    "assign_only": True}
             order = api.post(MESSAGING_BULK_PATH, body, what="submitting a messaging profile bulk update")
             orders[order["order_id"]] = order
     return _wait_for_orders(api, orders, sleep)

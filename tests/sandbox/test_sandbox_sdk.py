@@ -190,7 +190,8 @@ def test_jobs_through_the_sdk(numbered: Sandbox, clock: Clock) -> None:
         assert enabled is not None and enabled.emergency is not None
         assert enabled.emergency.emergency_status == "provisioning"
         order = sdk.messaging_numbers_bulk_updates.create(
-            messaging_profile_id="dd50eba1-a0c0-4563-9925-b25e842a7cb6", numbers=[active[0].phone_number or ""]).data
+            messaging_profile_id="dd50eba1-a0c0-4563-9925-b25e842a7cb6", numbers=[active[0].phone_number or ""],
+            assign_only=True).data
         assert order is not None and order.order_id and order.pending == [active[0].phone_number]
         clock.advance(10)
         finished = sdk.messaging_numbers_bulk_updates.retrieve(order.order_id).data
