@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml_rs
 from support import API_KEY, Account, served, write_config
@@ -456,3 +457,21 @@ def record_bodies(sandbox: Sandbox, path: str) -> list[dict[str, Any]]:
 
     sandbox.handle = recording  # type: ignore[method-assign]
     return bodies
+
+
+def test_apply_waits_for_room_when_jobs_started_elsewhere_fill_the_limit(tmp_path: Path) -> None:
+    with numbers_account(60, job_seconds=0.1, job_seconds_per_number=0.05) as account:
+        plain = [n["phone_number"] for n in active(account)]
+        with httpx.Client(transport=account.sandbox.transport(), base_url="http://sandbox.local/v2",
+                          headers={"Authorization": f"Bearer {API_KEY}"}) as portal:
+            for _ in range(20):  # another client's 20 unfinished update jobs (the API's limit), of seconds each
+                started = portal.post(f"{JOBS[3:]}/update_phone_numbers",
+                                      json={"phone_numbers": plain[-50:], "customer_reference": "portal"})
+                assert started.status_code == 202, started.text
+        config = write_config(tmp_path, "c.yaml", "phone_numbers:\n" + "".join(
+            f"  - phone_number: '{n}'\n    tags: [waited]\n" for n in plain[:3]))
+        applied = account.run("apply", str(config), "--auto-approve")
+        assert applied.exit_code == 0, applied.output
+        assert any(r.status == 422 and r.path == f"{JOBS}/update_phone_numbers" for r in account.sandbox.requests)
+        stored = {n["phone_number"]: n for n in numbers(account)}
+        assert all(stored[n].get("tags") == ["waited"] for n in plain[:3])
