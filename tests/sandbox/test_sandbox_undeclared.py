@@ -54,8 +54,9 @@ def _merged(spec: Spec, schemas: list[Any]) -> dict[str, Any]:
     merged: dict[str, Any] = {"properties": {}}
     for part in (spec.resolve(s) for s in schemas):
         if "allOf" in part:
-            part = {**{k: v for k, v in part.items() if k != "allOf"}, **_merged(spec, part["allOf"]),
-                    "properties": {**_merged(spec, part["allOf"])["properties"], **part.get("properties", {})}}
+            inner = _merged(spec, part["allOf"])
+            own = {k: v for k, v in part.items() if k != "allOf"}
+            part = {**own, **inner, "properties": {**inner.get("properties", {}), **own.get("properties", {})}}
         for key, item in part.items():
             if key == "properties":
                 merged["properties"].update(item)
@@ -96,9 +97,12 @@ def every_kind(clock: Clock) -> Sandbox:
 
 def started_work(api: httpx.Client, clock: Clock) -> dict[str, str]:
     """Jobs, a messaging order, a report and port-out events, some finished and some not."""
-    numbers = [n["phone_number"] for n in api.get("/phone_numbers", params={"page[size]": 5}).json()["data"]]
+    listed = api.get("/phone_numbers", params={"page[size]": 250}).json()["data"]
+    numbers = [n["phone_number"] for n in listed if n["status"] == "active"][:5]
+    inactive = next(n["phone_number"] for n in listed if n["status"] != "active")  # fails in its job, with errors
     address = api.get("/addresses").json()["data"][0]["id"]
-    jobs = [api.post("/phone_numbers/jobs/update_phone_numbers", json={"phone_numbers": numbers[:2], "tags": ["x"]}),
+    jobs = [api.post("/phone_numbers/jobs/update_phone_numbers",
+                     json={"phone_numbers": [*numbers[:2], inactive], "tags": ["x"]}),
             api.post("/phone_numbers/jobs/update_emergency_settings",
                      json={"phone_numbers": numbers[2:3], "emergency_enabled": True, "emergency_address_id": address})]
     order = api.post("/messaging_numbers_bulk_updates",
@@ -107,6 +111,7 @@ def started_work(api: httpx.Client, clock: Clock) -> dict[str, str]:
                                                  "params": {"filters": {"status__in": ["pending"]}}})
     api.post(f"/portouts/{PENDING}/comments", json={"body": "Please hold"})
     clock.advance(60)
+    assert api.get(f"/phone_numbers/jobs/{jobs[0].json()['data']['id']}").json()["data"]["failed_operations"]
     api.post("/phone_numbers/jobs/delete_phone_numbers", json={"phone_numbers": numbers[4:5]})  # stays pending
     return {"job": jobs[0].json()["data"]["id"], "order": order.json()["data"]["order_id"],
             "report": report.json()["data"]["id"]}
