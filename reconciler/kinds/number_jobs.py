@@ -13,6 +13,7 @@ retried submission has the same effect as one.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from collections import deque
@@ -24,6 +25,7 @@ from typing import Any
 from reconciler.errors import ApiError, ReconcilerError, UnprocessableError
 from reconciler.kinds.base import Api
 
+log = logging.getLogger("reconciler.jobs")
 MAX_NUMBERS_PER_JOB = 1000
 JOBS_PATH = "/phone_numbers/jobs"
 MESSAGING_BULK_PATH = "/messaging_numbers_bulk_updates"
@@ -163,6 +165,7 @@ class _Submissions:
     def _wait_for_room(self, endpoint: str, at: float, mine: int) -> None:
         """Too many unfinished jobs: the next try is when one of the tool's own finishes, or, with none
         running, after a back-off (the others' jobs finish on their own)."""
+        log.info("%s: the account has as many unfinished jobs as the API allows; waiting for room", endpoint)
         if mine:
             self._retry_at[endpoint] = math.inf
             return
