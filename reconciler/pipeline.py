@@ -4,6 +4,7 @@
     fetch_live(api, kind names)    -> LiveState        (kinds.*.fetch through client.py)
     make_plan(desired, live)       -> Plan             (diff.py, order.py)
     check_plan(plan, desired)      refuses unsafe plans (plan.py)
+    apply_lock(desired, paths)     one apply at a time per config and state file (lock.py)
     apply_plan(api, plan)          -> changes applied  (apply.py)
 """
 

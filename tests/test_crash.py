@@ -20,6 +20,7 @@ import pytest
 from support import API_KEY, ROOT, WRITE_METHODS, Account, served, write_config
 
 from reconciler.errors import ReconcilerError
+from reconciler.lock import held
 from reconciler.sandbox import Sandbox, SandboxResponse
 from reconciler.state import load_fingerprints
 
@@ -232,3 +233,22 @@ def test_saving_is_atomic_and_durable(tmp_path: Path, monkeypatch: pytest.Monkey
         first.save()
     assert path.read_text() == before and sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
     assert synced  # the data reached the disk before the rename
+
+
+def test_a_lock_timeout_waits_that_long_then_refuses(account: Account, tmp_path: Path) -> None:
+    config = write_config(tmp_path, "telnyx.yaml", "billing_groups:\n  - name: Ops\n")
+    with held(tmp_path / "telnyx-reconciler.lock"):
+        started = time.monotonic()
+        result = account.run("apply", str(config), "--auto-approve", "--lock-timeout", "1s")
+        waited = time.monotonic() - started
+    assert result.exit_code == 1
+    assert f"after waiting 1s: pid {os.getpid()} on host {socket.gethostname()}" in result.stderr
+    assert waited >= 1 and account.request_count() == 0
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "5h", "1e9"])
+def test_a_lock_timeout_that_is_not_a_duration_is_refused(account: Account, tmp_path: Path, value: str) -> None:
+    config = write_config(tmp_path, "telnyx.yaml", "billing_groups:\n  - name: Ops\n")
+    result = account.run("apply", str(config), "--auto-approve", "--lock-timeout", value)
+    assert result.exit_code == 1 and "is not a duration" in result.stderr
+    assert account.request_count() == 0

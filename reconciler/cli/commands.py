@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,9 @@ def apply(
 
 
 def _stopping(signal_name: str) -> None:
-    click.echo(f"{signal_name}: stopping after the request in flight (send it again to stop at once).", err=True)
+    """Said from the signal handler; a signal that lands while stderr is being written cannot write to it."""
+    with suppress(RuntimeError):  # a reentrant write to the same buffer
+        click.echo(f"{signal_name}: stopping after the request in flight (send it again to stop at once).", err=True)
 
 
 def _confirm() -> None:
