@@ -70,7 +70,9 @@ DONE_WORDS = {"create": "created", "update": "updated", "delete": "deleted"}
 def show_progress(event: Progress) -> None:
     """One line per finished step; batch kinds report numbers done of total as their jobs finish."""
     if event.step is not None:
-        click.echo(f"  [{event.done}/{event.total}] {DONE_WORDS[event.what]} {event.step.change.address}")
+        change = event.step.change
+        part = "" if change.action.value != "replace" else " (replace: the old one)" if event.what == "delete" else " (replace: the new one)"
+        click.echo(f"  [{event.done}/{event.total}] {DONE_WORDS[event.what]} {change.address}{part}")
     else:
         click.echo(f"  {event.kind}: {event.done:,} of {event.total:,} {event.what}")
 

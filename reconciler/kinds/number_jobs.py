@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -91,7 +91,10 @@ def run_jobs(
     """Submit every request (no more unfinished jobs of a type at once than the API allows), wait for every
     job, and say which numbers succeeded and which failed."""
     outcome = JobOutcome()
-    total = sum(len(r.numbers) for r in requests)
+    # A number may be in several requests (its settings and its emergency address): it is done, and counted
+    # once, when its last job finishes; progress is reported only when that count moves.
+    jobs_left = Counter(n for r in requests for n in r.numbers)
+    total, complete = len(jobs_left), 0
     waiting = deque((r.endpoint, body) for r in requests for body in r.chunks())
     running: dict[str, _Running] = {}
     deadline = now() + GIVE_UP_AFTER
@@ -99,9 +102,14 @@ def run_jobs(
     while running:
         sleep(max(0.0, min(job.next_look for job in running.values()) - now()))
         for job in _poll(api, running, outcome, now()):
-            _record(job, running.pop(job["id"]), outcome)
-            if on_progress is not None:
-                on_progress(len(outcome.succeeded) + len(outcome.failed), total)
+            finished = running.pop(job["id"])
+            _record(job, finished, outcome)
+            before = complete
+            for number in finished.numbers:
+                jobs_left[number] -= 1
+                complete += jobs_left[number] == 0
+            if on_progress is not None and complete > before:
+                on_progress(complete, total)
         _submit(api, waiting, running, outcome, now())
         if now() > deadline and running:
             raise ReconcilerError(
