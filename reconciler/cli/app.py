@@ -143,9 +143,10 @@ def api_client(settings: Settings) -> Iterator[TelnyxClient]:
         yield client
 
 
-def load_config(paths: tuple[str, ...]) -> DesiredState:
-    """Load and validate the config, and register its secrets so no message can show them."""
-    desired = pipeline.load_desired(paths)
+def load_config(paths: tuple[str, ...], targets: list[pipeline.Target] | None = None) -> DesiredState:
+    """Load and validate the config (only the targeted kinds, when targeted), and register its secrets so
+    no message can show them."""
+    desired = pipeline.load_desired(paths, targets=targets or ())
     redact.register(desired.secret_values())
     return desired
 

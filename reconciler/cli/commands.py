@@ -57,7 +57,7 @@ def plan(
 ) -> int:
     """Show what apply would change in the account."""
     parsed = [pipeline.Target.parse(t) for t in targets]
-    desired = load_config(config)
+    desired = load_config(config, parsed)
     fingerprints = state_for(desired)
     with api_client(settings) as client:
         the_plan = pipeline.plan_from_account(client, desired, parsed, fingerprints)
@@ -84,7 +84,7 @@ def apply(
     if saved is not None:
         config, targets, force = tuple(saved["config"]), tuple(saved["targets"]), bool(saved["force"])
     parsed = [pipeline.Target.parse(t) for t in targets]
-    desired = load_config(config)
+    desired = load_config(config, parsed)
     fingerprints = state_for(desired)
     with api_client(settings) as client:
         the_plan = pipeline.plan_from_account(client, desired, parsed, fingerprints)
@@ -119,7 +119,7 @@ def drift(settings: Settings, config: tuple[str, ...], fmt: str, targets: tuple[
     """Report changes made in the account outside git, and what waits for a person (pending port-outs no
     rule decides). Exit 0 in sync, 2 drift found."""
     parsed = [pipeline.Target.parse(t) for t in targets]
-    desired = load_config(config)
+    desired = load_config(config, parsed)
     fingerprints = state_for(desired)
     with api_client(settings) as client:
         the_plan = pipeline.plan_from_account(client, desired, parsed, fingerprints)
