@@ -37,7 +37,7 @@ def marker(config: str, checksum: str | None) -> str:
 
 def plan_body(config: str, plan: Plan, *, drift: bool = False, run_url: str = "", note: str = "") -> str:
     head = marker(config, plan.checksum) + "\n"
-    foot = f"\n<sub>Config `{config}` · checksum `{plan.checksum[:12]}`" + (f" · [full plan in the job summary]({run_url})" if run_url else "") + "</sub>\n"
+    foot = f"\n<sub>Config `{config}` · checksum `{plan.checksum}`" + (f" · [full plan in the job summary]({run_url})" if run_url else "") + "</sub>\n"
     lead = f"> {note}\n\n" if note else ""
     where = f" in the [job summary]({run_url})" if run_url else " in the job summary"
     markdown = render_markdown_limited(plan, MAX_BODY - len(head) - len(foot) - len(lead) - 64, drift=drift, more_where=where)
