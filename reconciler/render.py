@@ -161,6 +161,11 @@ MORE_CHANGES = "… and {n:,} more changes{where}"
 ROW_LIMIT = 2_000  # one change's details beyond this are cut: a row must never crowd out the rest
 
 
+def headline(plan: Plan, drift: bool = False) -> str:
+    """One line: the plan's counts, or that there is nothing to change."""
+    return _no_changes(drift, plan) if plan.empty else summary_line(plan, drift)
+
+
 def render_markdown_limited(plan: Plan, limit: int, *, drift: bool = False, more_where: str = "") -> str:
     """The plan as Markdown of at most `limit` characters: a summary table per kind first, then each kind's
     changes in a <details> block. When it does not fit, the largest kinds are shortened first, each ending
@@ -179,7 +184,7 @@ def _limited_head(plan: Plan, drift: bool) -> str:
     if plan.empty and not plan.attention:
         return f"### {title}\n\n{_no_changes(drift, plan)}\n"
     words = DRIFT_WORDS if drift else PLAN_WORDS
-    lines = [f"### {title}\n", f"**{summary_line(plan, drift) if plan.changes else _no_changes(drift, plan)}**\n",
+    lines = [f"### {title}\n", f"**{headline(plan, drift)}**\n",
              "| kind | " + " | ".join(words[a] for a in Action) + " |", "|---" * (len(Action) + 1) + "|"]
     per_kind: dict[str, Counter[Action]] = {}
     for change in plan.changes:

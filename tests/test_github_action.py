@@ -184,3 +184,22 @@ def test_the_scheduled_port_out_job_needs_no_review_and_no_other_secret(account:
     assert result.exit_code == 0, result.output
     assert github.requests == []
     assert all("/portouts" in w or "/comments" in w for w in account.writes())
+
+
+def test_an_api_error_is_commented_and_no_secret_is_in_any_comment_summary_or_output(
+    account: Account, github: FakeGitHub, tmp_path: Path
+) -> None:
+    config = copy_config(tmp_path)
+    token = "crm-token-value-never-shown-0193"
+    write_config(config, "secrets.yaml", "integration_secrets:\n  - identifier: crm\n    type: bearer\n    token: ${env:CRM_TOKEN}\n")
+    planned = account.run("github", "run", "plan", str(config), "--comment", env={**pr_job(github, tmp_path / "ok").env, "CRM_TOKEN": token})
+    assert planned.exit_code == 0, planned.output
+    assert "integration_secrets[crm]" in github.bodies(PR)[0]
+
+    refused = {**pr_job(github, tmp_path / "401").env, "CRM_TOKEN": token, "TELNYX_API_KEY": "KEY-not-the-account-s"}
+    failed = account.run("github", "run", "plan", str(config), "--comment", env=refused)
+    assert failed.exit_code == 1
+    [body] = github.bodies(PR)
+    assert "no plan could be made" in body and "HTTP 401" in body and "Check TELNYX_API_KEY" in body
+    written = [body, planned.output, failed.output] + [p.read_text() for p in tmp_path.rglob("*") if p.is_file() and "telnyx" not in p.parts]
+    assert not any(token in text or API_KEY in text or "KEY-not-the-account-s" in text for text in written)

@@ -26,8 +26,12 @@ from reconciler.cli.app import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from reconciler.github.context import ActionsContext
+    from reconciler.kinds.base import Api
     from reconciler.plan import Plan
+    from reconciler.state import Fingerprints
 
 COMMANDS = ("validate", "plan", "apply", "drift")
 # Answers to pending port-outs follow the reviewed policy in the config; each run's answers differ (new
@@ -117,13 +121,13 @@ def _run(settings: Settings, ctx: ActionsContext, command: str, config: tuple[st
                    lambda: pipeline.check_plan(the_plan, desired, force, allow_release), fingerprints)
 
 
-def _refusal_noted(outcome: Outcome, the_plan: Plan, check: object, label: str, ctx: ActionsContext) -> None:
+def _refusal_noted(outcome: Outcome, the_plan: Plan, check: Callable[[], None], label: str, ctx: ActionsContext) -> None:
     """A plan refused by a safety threshold or prevent_destroy is still shown, under the reason."""
     from reconciler.errors import UnsafePlanError
     from reconciler.github.comment import plan_body
 
     try:
-        check()  # type: ignore[operator]
+        check()
     except UnsafePlanError as exc:
         reason = f"**Refused:** {exc.message}. {exc.hint}"
         outcome.comment = plan_body(label, the_plan, run_url=ctx.run_url, note=reason)
@@ -131,8 +135,8 @@ def _refusal_noted(outcome: Outcome, the_plan: Plan, check: object, label: str, 
         raise
 
 
-def _apply(client: object, ctx: ActionsContext, outcome: Outcome, the_plan: Plan, expect: str | None, label: str,
-           check: object, fingerprints: object) -> None:
+def _apply(client: Api, ctx: ActionsContext, outcome: Outcome, the_plan: Plan, expect: str | None, label: str,
+           check: Callable[[], None], fingerprints: Fingerprints | None) -> None:
     from reconciler import pipeline
     from reconciler.errors import StalePlanError
     from reconciler.github.comment import plan_body
@@ -153,8 +157,8 @@ def _apply(client: object, ctx: ActionsContext, outcome: Outcome, the_plan: Plan
         outcome.comment = plan_body(label, the_plan, run_url=ctx.run_url, note=note)
         outcome.markdown = f"> {note}\n\n" + outcome.markdown
         raise exc
-    check()  # type: ignore[operator]
-    done = pipeline.apply_plan(client, the_plan, on_progress=show_progress, fingerprints=fingerprints)  # type: ignore[arg-type]
+    check()
+    done = pipeline.apply_plan(client, the_plan, on_progress=show_progress, fingerprints=fingerprints)
     outcome.summary = f"Apply complete: {len(done)} change(s) applied."
     outcome.markdown = f"**{outcome.summary}**\n\n" + outcome.markdown
     click.echo(outcome.summary)
@@ -186,13 +190,14 @@ def _reviewed_checksum(ctx: ActionsContext, label: str, expect: str | None) -> t
 
 
 def _one_line(the_plan: Plan, drift: bool) -> str:
-    from reconciler.render import _no_changes, summary_line
+    from reconciler.render import headline
 
-    return _no_changes(drift, the_plan) if the_plan.empty else summary_line(the_plan, drift)
+    return headline(the_plan, drift)
 
 
 def _failed(outcome: Outcome, command: str, label: str, exc: BaseException) -> None:
     from reconciler.errors import (
+        ApplyError,
         ConfigError,
         ReconcilerError,
         StalePlanError,
@@ -209,7 +214,8 @@ def _failed(outcome: Outcome, command: str, label: str, exc: BaseException) -> N
     outcome.summary = f"Error: {exc.message.splitlines()[0]}"
     if isinstance(exc, (UnsafePlanError, StalePlanError)) and outcome.comment is not None:
         return  # the plan is shown under the reason (_refusal_noted, _apply)
-    title = "the config is invalid" if isinstance(exc, ConfigError) else "no plan could be made"
+    title = ("the config is invalid" if isinstance(exc, ConfigError)
+             else "the apply stopped part way" if isinstance(exc, ApplyError) else "no plan could be made")
     lines = [str(i) for i in exc.issues] if isinstance(exc, ConfigError) else [exc.message] + ([exc.hint] if exc.hint else [])
     outcome.comment = failure_body(label, title, lines)
     outcome.markdown = outcome.comment.split("\n", 1)[1]
