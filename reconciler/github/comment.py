@@ -15,7 +15,7 @@ from reconciler.render import render_markdown_limited
 
 MARKER = "<!-- telnyx-reconciler:plan config={config} checksum={checksum} -->"
 _MARKER_RE = re.compile(r"<!-- telnyx-reconciler:plan config=(\"(?:[^\"\\]|\\.)*\") checksum=([0-9a-f]{64}|none) -->")
-SUMMARY_LIMIT = 1_000_000  # GitHub shows at most 1 MiB of one step's job summary
+SUMMARY_LIMIT = 900_000  # GitHub shows at most 1 MiB of one step's job summary; characters may take more than a byte
 NO_PLAN = "none"
 
 
@@ -36,8 +36,9 @@ def marker(config: str, checksum: str | None) -> str:
 
 
 def plan_body(config: str, plan: Plan, *, drift: bool = False, run_url: str = "", note: str = "") -> str:
-    head = marker(config, plan.checksum) + "\n"
-    foot = f"\n<sub>Config `{config}` · checksum `{plan.checksum}`" + (f" · [full plan in the job summary]({run_url})" if run_url else "") + "</sub>\n"
+    checksum = plan.checksum  # computed over every change: once
+    head = marker(config, checksum) + "\n"
+    foot = f"\n<sub>Config `{config}` · checksum `{checksum}`" + (f" · [full plan in the job summary]({run_url})" if run_url else "") + "</sub>\n"
     lead = f"> {note}\n\n" if note else ""
     where = f" in the [job summary]({run_url})" if run_url else " in the job summary"
     markdown = render_markdown_limited(plan, MAX_BODY - len(head) - len(foot) - len(lead) - 64, drift=drift, more_where=where)
