@@ -53,27 +53,40 @@ def run_action(account: Account, fake: FakeGitHub, work: Path, folder: str, inpu
     return done.returncode, outputs, done.stdout + done.stderr
 
 
+def workflow_inputs(job: str) -> dict[str, str]:
+    """The action's inputs in a job of the example workflow, defaults filled in; an `args` expression
+    (`${{ … }}`) is what it is on a push or a schedule: empty."""
+    step = next(s for s in yaml_rs.loads(WORKFLOW.read_text())["jobs"][job]["steps"] if "telnyx-reconciler" in s.get("uses", ""))
+    given = {k: str(v) for k, v in step["with"].items()}
+    if "${{" in given.get("args", ""):
+        given["args"] = ""
+    return {"args": "", "comment": "true", **given}
+
+
 def test_a_config_repository_goes_through_plan_comment_merge_and_apply_with_the_actions_own_script(
     account: Account, tmp_path: Path
 ) -> None:
     shutil.copytree(EXAMPLES / "config", tmp_path / "telnyx")
-    inputs = {"command": "plan", "config": "telnyx/", "args": "", "comment": "true"}
     with fake_github() as fake:
-        code, outputs, log = run_action(account, fake, tmp_path, "pr", inputs, ("pull_request", '{"pull_request": {"number": 3}}', ""))
+        pull_request = ("pull_request", '{"pull_request": {"number": 3}}', "")
+        code, outputs, log = run_action(account, fake, tmp_path, "pr", workflow_inputs("plan"), pull_request)
         assert code == 0, log
         assert outputs["has-changes"] == "true" and outputs["exitcode"] == "0"
         assert len(fake.bodies(3)) == 1 and outputs["checksum"] in fake.bodies(3)[0]
         assert "### Telnyx plan" in (tmp_path / "pr" / "summary.md").read_text()
 
         fake.commit_pulls["f00d" * 10] = [{"number": 3, "merged_at": "2026-12-01T00:00:00Z"}]
-        merge = ("push", "{}", "f00d" * 10)
-        code, applied, log = run_action(account, fake, tmp_path, "merge", {**inputs, "command": "apply"}, merge)
+        code, applied, log = run_action(account, fake, tmp_path, "merge", workflow_inputs("apply"), ("push", "{}", "f00d" * 10))
         assert code == 0, log
         assert applied["checksum"] == outputs["checksum"] and "Apply complete: 6 change(s) applied." in log
 
-        code, again, log = run_action(account, fake, tmp_path, "drift", {**inputs, "command": "drift", "comment": "false",
-                                                                         "args": "--target billing_groups"}, ("schedule", "{}", ""))
-        assert code == 0 and again["has-changes"] == "false", log
+        schedule = ("schedule", "{}", "")
+        code, answered, log = run_action(account, fake, tmp_path, "portouts", workflow_inputs("portouts"), schedule)
+        assert code == 0, log
+        code, again, log = run_action(account, fake, tmp_path, "drift", workflow_inputs("drift"), schedule)
+        assert code == 0 and again["exitcode"] == "0" and again["has-changes"] == "false", log
+        assert "No drift" in (tmp_path / "drift" / "summary.md").read_text()
+        assert len(fake.bodies(3)) == 1
     assert API_KEY not in log and TOKEN not in log
 
 
