@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,7 +50,6 @@ class Outcome:
     plan_json: str = ""
     comment: str | None = None
     comment_on: int | None = None
-    lines: list[str] = field(default_factory=list)
 
 
 @cli.group()
