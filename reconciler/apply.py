@@ -95,6 +95,7 @@ class Context:
     stop: StopRequest | None = None
     created: dict[tuple[str, str], str] = field(default_factory=dict)
     finished: list[Step] = field(default_factory=list)
+    steps_left: dict[int, int] = field(default_factory=dict)  # id(change) -> its steps not yet finished
     _ids: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def resolve(self, kind: str, key: str) -> str:
@@ -127,18 +128,28 @@ class Context:
 
     def steps_done(self, steps: list[Step]) -> None:
         """Many steps finished at once (a batch kind reports its own progress)."""
-        self.finished.extend(steps)
+        for step in steps:
+            self._finish(step)
         if self.on_done is not None and steps:
             self.on_done(steps)
 
     def step_done(self, step: Step) -> None:
         """One step finished; the place an apply that was asked to stop stops."""
-        self.finished.append(step)
+        self._finish(step)
         if self.on_done is not None:
             self.on_done([step])
         if self.on_progress is not None:
-            self.on_progress(Progress(step.change.kind, len(self.finished), self.total, step.op.value, step))
+            self.on_progress(Progress(step.change.kind, self.changes_done, self.total, step.op.value, step))
         self.stop_if_asked()
+
+    def _finish(self, step: Step) -> None:
+        self.finished.append(step)
+        self.steps_left[id(step.change)] = self.steps_left.get(id(step.change), 1) - 1
+
+    @property
+    def changes_done(self) -> int:
+        """Changes whose every step has finished: what `total` counts (a replace is one change, two steps)."""
+        return sum(1 for left in self.steps_left.values() if left <= 0)
 
     def stop_if_asked(self) -> None:
         if self.stop is not None and self.stop.reason is not None:
@@ -153,7 +164,9 @@ def apply(
     apply is interrupted."""
     kinds = KINDS if kinds is None else kinds
     todo = steps(plan.changes, kinds)
-    ctx = Context(api, plan, kinds, on_progress, on_created, len(todo), on_done=on_done, stop=stop)
+    ctx = Context(api, plan, kinds, on_progress, on_created, len(plan.changes), on_done=on_done, stop=stop)
+    for step in todo:
+        ctx.steps_left[id(step.change)] = ctx.steps_left.get(id(step.change), 0) + 1
     for batch in batches(todo):
         try:
             ctx.stop_if_asked()

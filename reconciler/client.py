@@ -184,7 +184,12 @@ class TelnyxClient:
 
         def page(number: int) -> tuple[list[Any], int]:
             query = {**base, "page[number]": number, "page[size]": MAX_PAGE_SIZE}
-            payload = self.get(path, query, what=f"listing {path}" + (f" (page {number})" if number > 1 else ""))
+            try:
+                payload = self.get(path, query, what=f"listing {path}" + (f" (page {number})" if number > 1 else ""))
+            except errors.NotFoundError as exc:  # a list never goes away: the address is wrong, not the resource
+                exc.hint = (f"The API answered 404 for {path}, a path that should exist: the base URL {self.base_url} "
+                            f"is probably wrong (Telnyx's is {DEFAULT_BASE_URL}; see --base-url and TELNYX_BASE_URL).")
+                raise
             pages = int((payload.get("meta") or {}).get("total_pages") or 1)
             return [convert(item) for item in payload.get("data") or []], pages
 
@@ -218,8 +223,10 @@ class TelnyxClient:
             try:
                 response = self._send(method, path, params, body)
             except httpx.ConnectError as exc:
-                error: ApiError = errors.TransportError(0, what, [ApiProblem(detail=f"cannot connect: {exc}")])
+                error: ApiError = _cannot_connect(what, f"{self.base_url}{path}", exc)
                 retry_after = None
+                if not last:  # a silent wait of many seconds looks like a hang: say what is retried
+                    log.warning("%s; retry %d of %d", error.message, attempt + 1, self.max_retries)
             except httpx.TransportError as exc:
                 error = errors.TransportError(0, what, [ApiProblem(detail=f"{type(exc).__name__}: {exc}")])
                 if create:
@@ -323,6 +330,13 @@ class TelnyxClient:
         status = response.status_code
         cls = STATUS_ERRORS.get(status, errors.ServerError if status >= 500 else ApiError)
         return cls(status, what, problems)
+
+
+def _cannot_connect(what: str, url: str, exc: httpx.ConnectError) -> ApiError:
+    error = errors.TransportError(0, what, [ApiProblem(detail=f"cannot connect to {url}: {exc}")])
+    error.message = f"{what} failed: cannot connect to {url} ({exc})"  # no HTTP status: nothing answered
+    error.args = (error.message,)
+    return error
 
 
 def _retry_after(response: httpx.Response) -> float | None:

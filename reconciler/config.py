@@ -159,10 +159,13 @@ def resolve_paths(paths: list[str] | tuple[str, ...]) -> list[Path]:
     return files
 
 
-def load_desired(paths: list[str] | tuple[str, ...], environ: dict[str, str] | None = None) -> DesiredState:
-    """Read, substitute, validate and merge the config. Raises ConfigError listing every problem."""
+def load_desired(
+    paths: list[str] | tuple[str, ...], environ: dict[str, str] | None = None, only: frozenset[str] | None = None
+) -> DesiredState:
+    """Read, substitute, validate and merge the config. Raises ConfigError listing every problem. With
+    `only`, the entries of other kinds are neither substituted nor validated (`--target`)."""
     env = dict(os.environ if environ is None else environ)
-    builder = _Builder(env)
+    builder = _Builder(env, only)
     files = resolve_paths(paths)
     for path in files:
         builder.add(yamlio.load(path))
@@ -186,8 +189,9 @@ def _state_path(paths: list[str] | tuple[str, ...], files: list[Path], desired: 
 class _Builder:
     """Accumulates documents into a DesiredState, collecting issues instead of stopping at the first."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], only: frozenset[str] | None = None) -> None:
         self.env = env
+        self.only = only
         self.issues: list[ConfigIssue] = []
         self.state = DesiredState(entries={name: [] for name in KINDS})
         self.settings_source: Source | None = None
@@ -199,7 +203,10 @@ class _Builder:
     def add(self, doc: yamlio.Document) -> None:
         self.state.files.append(doc.path)
         self.literal_secrets(doc, doc.data)
-        data = self.substitute(doc, doc.data, ()) if "${" in doc.text else doc.data  # most large files have none
+        data = doc.data
+        if self.only is not None and isinstance(data, dict):
+            data = {top: value for top, value in data.items() if top not in KINDS or top in self.only}
+        data = self.substitute(doc, data, ()) if "${" in doc.text else data  # most large files have none
         if data is None:
             return
         if not isinstance(data, dict):

@@ -61,6 +61,12 @@ class _Context:
     def known(self, kind: str, key: str) -> bool:
         return (kind, key) in self.desired.sources or key in self._live_keys.get(kind, set())
 
+    def removed(self, kind: str, key: str) -> bool:
+        """Not in the config, and every live resource with this key is deleted by the plan (a pruned kind)."""
+        if (kind, key) in self.desired.sources or key not in self._live_keys.get(kind, set()):
+            return False
+        return all(self.doomed(kind, r.id) for r in self.live.resources.get(kind, []) if r.key == key)
+
     def source(self, kind: str, key: str) -> Source | None:
         return self.desired.sources.get((kind, key))
 
@@ -109,21 +115,30 @@ def diff(
 def _unresolved(kind: Kind, entries: list[Entry], ctx: _Context) -> list[ConfigIssue]:
     """Names of other kinds' resources that exist neither in the config nor in the account."""
     issues = []
+    removed: dict[tuple[str, str], bool] = {}  # asked once per name, not once per number
     for entry in entries:
         for ref in kind.references(entry):
-            if ctx.known(ref.kind, ref.key):
-                continue
-            where = ctx.source(kind.name, kind.key_of(entry))
-            line, column = (None, None)
-            if where is not None and where.doc is not None:
-                line, column = where.doc.locate((*where.loc[:-1], *ref.field.split(".")))
             title = KINDS[ref.kind].title if ref.kind in KINDS else ref.kind
-            issues.append(ConfigIssue(
-                where.file if where else kind.name, line, column,
-                f"{ref.field}: {title} {ref.key!r} exists neither in the config nor in the account",
-                f"define it under `{ref.kind}:` or correct the name",
-            ))
+            if (ref.kind, ref.key) not in removed:
+                removed[(ref.kind, ref.key)] = ctx.removed(ref.kind, ref.key)
+            if removed[(ref.kind, ref.key)]:
+                problem = (f"{ref.field}: {title} {ref.key!r} is deleted by this plan ({ref.kind} is pruned and it is "
+                           "no longer in the config) but is still used here",
+                           f"keep it under `{ref.kind}:`, or point this at another {title} first")
+            elif ctx.known(ref.kind, ref.key):
+                continue
+            else:
+                problem = (f"{ref.field}: {title} {ref.key!r} exists neither in the config nor in the account",
+                           f"define it under `{ref.kind}:` or correct the name")
+            issues.append(_issue_at(ctx.source(kind.name, kind.key_of(entry)), kind.name, ref.field, *problem))
     return issues
+
+
+def _issue_at(where: Source | None, kind: str, field_path: str, message: str, hint: str) -> ConfigIssue:
+    line, column = (None, None)
+    if where is not None and where.doc is not None:
+        line, column = where.doc.locate((*where.loc[:-1], *field_path.split(".")))
+    return ConfigIssue(where.file if where else kind, line, column, message, hint)
 
 
 def diff_kind(kind: Kind, entries: list[Entry], live: list[LiveResource], prune: bool) -> list[Change]:

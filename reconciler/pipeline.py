@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
@@ -44,9 +45,15 @@ def few_collections() -> Iterator[None]:
         gc.set_threshold(*previous)
 
 
-def load_desired(paths: list[str] | tuple[str, ...], environ: dict[str, str] | None = None) -> DesiredState:
+def load_desired(
+    paths: list[str] | tuple[str, ...], environ: dict[str, str] | None = None, targets: Iterable[Target] = ()
+) -> DesiredState:
+    """The config; with targets, only the targeted kinds and the kinds they refer to (so a port-out job
+    needs none of the integration secrets' variables)."""
+    kinds = {t.kind for t in targets}
+    only = frozenset(with_dependencies(kinds)) if kinds else None
     with few_collections():
-        return config.load_desired(paths, environ)
+        return config.load_desired(paths, environ, only)
 
 
 @dataclass(frozen=True)
@@ -114,10 +121,26 @@ def make_plan(
                         "Correct the config (or the account), then plan again.")
     changes, attention = result.changes, result.attention
     if targets:
+        _check_target_keys(targets, desired, live)
         changes = [c for c in changes if any(t.matches(c) for t in targets)]
         attention = [a for a in attention if any(t.matches(a) for t in targets)]
     counts = {name: n for name, n in live.counts().items() if KINDS[name].thresholds}
     return Plan(order_changes(changes), counts, tuple(result.notes), tuple(attention))
+
+
+def _check_target_keys(targets: list[Target], desired: DesiredState, live: LiveState) -> None:
+    """A targeted key that is neither in the config nor in the account is a typo, not "no changes"."""
+    for target in targets:
+        if target.key is None or KINDS[target.kind].singleton:
+            continue
+        kind = KINDS[target.kind]
+        known = {kind.key_of(e) for e in desired.entries.get(target.kind, [])}
+        known |= {r.key for r in live.resources.get(target.kind, [])}
+        if target.key not in known:
+            raise ReconcilerError(
+                f"--target {target.kind}:{target.key}: no {kind.title} {target.key!r} in the config or the account",
+                f"Check the key; {target.kind} is keyed by {kind.key_field}.",
+            )
 
 
 def plan_from_account(
@@ -194,3 +217,17 @@ def verify_saved(saved: Plan, fresh: Plan) -> None:
         + (f" (differs at: {shown})" if shown else ""),
         "Nothing was applied. Run `plan --out` again, review it, and apply the new plan.",
     )
+
+
+CHECKSUM_PATTERN = re.compile(r"[0-9a-f]{64}")
+
+
+def verify_checksum(plan: Plan, expected: str) -> None:
+    """Refuse a plan other than the reviewed one (`apply --expect-checksum`, a merged pull request's comment)."""
+    if not CHECKSUM_PATTERN.fullmatch(expected):
+        raise ReconcilerError(f"{expected!r} is not a plan checksum", "Give the 64 hex digits shown with the reviewed plan.")
+    if plan.checksum != expected:
+        raise StalePlanError(
+            f"the plan now has checksum {plan.checksum}, not the reviewed {expected}",
+            "Nothing was applied. Review the new plan, then apply it with --expect-checksum " + plan.checksum + ".",
+        )

@@ -11,6 +11,7 @@ import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from enum import Enum
+from functools import cached_property
 from typing import Any
 
 from reconciler.errors import UnsafePlanError
@@ -174,7 +175,7 @@ class Plan:
         counts = Counter(c.action for c in self.changes)
         return {action.value: counts.get(action, 0) for action in Action}
 
-    @property
+    @cached_property  # a frozen plan's checksum never changes, and covers every change: computed once
     def checksum(self) -> str:
         """sha256 over what the changes do, in canonical JSON: equal plans have equal checksums. The words
         for people (`reason`) are left out, so a reason that counts down (time left) does not stale a plan."""

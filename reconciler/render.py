@@ -7,6 +7,7 @@ outside git): only the words differ. The JSON document is versioned; docs/plan-j
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from typing import IO, Any
 
@@ -152,3 +153,98 @@ RENDERERS: dict[str, Callable[[Plan, IO[str], bool], None]] = {
     "json": render_json,
     "markdown": render_markdown,
 }
+
+
+# --- markdown within a size limit (pull-request comments, job summaries) ------------------------------
+
+MORE_CHANGES = "… and {n:,} more changes{where}"
+ROW_LIMIT = 2_000  # one change's details beyond this are cut: a row must never crowd out the rest
+
+
+def headline(plan: Plan, drift: bool = False) -> str:
+    """One line: the plan's counts, or that there is nothing to change."""
+    return _no_changes(drift, plan) if plan.empty else summary_line(plan, drift)
+
+
+def render_markdown_limited(plan: Plan, limit: int, *, drift: bool = False, more_where: str = "") -> str:
+    """The plan as Markdown of at most `limit` characters: a summary table per kind first, then each kind's
+    changes in a <details> block. When it does not fit, the largest kinds are shortened first, each ending
+    with "… and N more changes" followed by `more_where` (where the full plan can be read)."""
+    head = _limited_head(plan, drift)
+    sections = _sections(plan, drift)
+    tail = "".join(f"\n> {_md(note)}\n" for note in plan.notes)
+    budget = limit - len(head) - len(tail) - sum(len(s.frame) for s in sections)
+    allowances = _share(budget, [s.size for s in sections], reserve=len(MORE_CHANGES) + len(more_where) + 16)
+    body = "".join(s.fit(allowance, more_where) for s, allowance in zip(sections, allowances))
+    return (head + body + tail)[:limit]
+
+
+def _limited_head(plan: Plan, drift: bool) -> str:
+    title = "Telnyx drift report" if drift else "Telnyx plan"
+    if plan.empty and not plan.attention:
+        return f"### {title}\n\n{_no_changes(drift, plan)}\n"
+    words = DRIFT_WORDS if drift else PLAN_WORDS
+    lines = [f"### {title}\n", f"**{headline(plan, drift)}**\n",
+             "| kind | " + " | ".join(words[a] for a in Action) + " |", "|---" * (len(Action) + 1) + "|"]
+    per_kind: dict[str, Counter[Action]] = {}
+    for change in plan.changes:
+        per_kind.setdefault(change.kind, Counter())[change.action] += 1
+    for kind, counts in per_kind.items():
+        lines.append(f"| `{kind}` | " + " | ".join(f"{counts[a]:,}" for a in Action) + " |")
+    return "\n".join(lines) + "\n\n"
+
+
+class _Section:
+    """One <details> block: a frame (summary line and table head) and rows, shortened to fit if needed."""
+
+    def __init__(self, title: str, table_head: str, rows: list[str]) -> None:
+        self.frame = f"<details><summary>{title}</summary>\n\n{table_head}" + "\n</details>\n\n"
+        self.rows = [row if len(row) <= ROW_LIMIT else row[: ROW_LIMIT - 6] + " … |\n" for row in rows]
+        self.size = sum(len(r) for r in self.rows)
+
+    def fit(self, allowance: int, more_where: str) -> str:
+        shown: list[str] = []
+        used = 0
+        for row in self.rows:
+            if used + len(row) > allowance:
+                break
+            shown.append(row)
+            used += len(row)
+        left = len(self.rows) - len(shown)
+        if left:
+            shown.append("\n" + MORE_CHANGES.format(n=left, where=more_where) + "\n")
+        head, _, end = self.frame.partition("\n</details>")
+        return head + "".join(shown) + "\n</details>" + end
+
+
+def _sections(plan: Plan, drift: bool) -> list[_Section]:
+    sections = []
+    if plan.attention:
+        rows = [f"| `{a.address}` | {a.deadline or '-'} | {_md(a.message)} |\n" for a in by_deadline(plan)]
+        sections.append(_Section(f"Waiting for a person: {len(rows):,}", "| resource | deadline | details |\n|---|---|---|\n", rows))
+    per_kind: dict[str, list[str]] = {}
+    for change in plan.changes:
+        per_kind.setdefault(change.kind, []).append(_markdown_row(change, drift))
+    for kind, rows in per_kind.items():
+        sections.append(_Section(f"<code>{kind}</code>: {len(rows):,} change(s)", "| | resource | change | details |\n|---|---|---|---|\n", rows))
+    return sections
+
+
+def _markdown_row(change: Change, drift: bool) -> str:
+    label = DRIFT_WORDS[change.action] if drift else change.action.value
+    details = "<br>".join(_md(line) for line in _detail_lines(change))
+    if change.reason:
+        details = f"{_md(change.reason)}<br>{details}" if details else _md(change.reason)
+    return f"| `{change.action.symbol}` | `{change.address}` | {label} | {details} |\n"
+
+
+def _share(budget: int, sizes: list[int], reserve: int) -> list[int]:
+    """Split `budget` between sections so the small ones are shown whole and the largest are shortened
+    first (each shortened one keeps `reserve` for its "… and N more" line)."""
+    allowances = [0] * len(sizes)
+    left = max(0, budget - reserve * len(sizes))
+    for position, index in enumerate(sorted(range(len(sizes)), key=lambda i: sizes[i])):
+        fair = left // (len(sizes) - position)
+        allowances[index] = min(sizes[index], fair)
+        left -= allowances[index]
+    return allowances

@@ -70,7 +70,9 @@ DONE_WORDS = {"create": "created", "update": "updated", "delete": "deleted"}
 def show_progress(event: Progress) -> None:
     """One line per finished step; batch kinds report numbers done of total as their jobs finish."""
     if event.step is not None:
-        click.echo(f"  [{event.done}/{event.total}] {DONE_WORDS[event.what]} {event.step.change.address}")
+        change = event.step.change
+        part = "" if change.action.value != "replace" else " (replace: the old one)" if event.what == "delete" else " (replace: the new one)"
+        click.echo(f"  [{event.done}/{event.total}] {DONE_WORDS[event.what]} {change.address}{part}")
     else:
         click.echo(f"  {event.kind}: {event.done:,} of {event.total:,} {event.what}")
 
@@ -141,9 +143,10 @@ def api_client(settings: Settings) -> Iterator[TelnyxClient]:
         yield client
 
 
-def load_config(paths: tuple[str, ...]) -> DesiredState:
-    """Load and validate the config, and register its secrets so no message can show them."""
-    desired = pipeline.load_desired(paths)
+def load_config(paths: tuple[str, ...], targets: list[pipeline.Target] | None = None) -> DesiredState:
+    """Load and validate the config (only the targeted kinds, when targeted), and register its secrets so
+    no message can show them."""
+    desired = pipeline.load_desired(paths, targets=targets or ())
     redact.register(desired.secret_values())
     return desired
 

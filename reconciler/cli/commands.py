@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from contextlib import suppress
@@ -60,7 +61,7 @@ def plan(
 ) -> int:
     """Show what apply would change in the account."""
     parsed = [pipeline.Target.parse(t) for t in targets]
-    desired = load_config(config)
+    desired = load_config(config, parsed)
     fingerprints = state_for(desired)
     with api_client(settings) as client:
         the_plan = pipeline.plan_from_account(client, desired, parsed, fingerprints)
@@ -83,21 +84,23 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
 @click.argument("config", nargs=-1, type=click.Path())
 @click.option("--auto-approve", is_flag=True, help="Apply without asking.")
 @click.option("--allow-release", is_flag=True, help="Allow releasing phone numbers marked `release: true` (irreversible).")
+@click.option("--expect-checksum", metavar="SHA", help="Apply only if the plan's checksum is this one (the reviewed plan's).")
 @target_option
 @force_option
 @click.option("--lock-timeout", default="0", callback=_duration, metavar="DURATION",
               help="Wait this long (30s, 5m) for another apply of the config to finish; default: refuse at once.")
 @click.pass_obj
 def apply(
-    settings: Settings, config: tuple[str, ...], auto_approve: bool, allow_release: bool, targets: tuple[str, ...], force: bool,
-    lock_timeout: float,
+    settings: Settings, config: tuple[str, ...], auto_approve: bool, allow_release: bool, expect_checksum: str | None,
+    targets: tuple[str, ...], force: bool, lock_timeout: float,
 ) -> int:
-    """Make the account match the config, or apply a saved PLANFILE exactly."""
+    """Make the account match the config, or apply a saved PLANFILE exactly, or only the plan whose checksum
+    was reviewed (--expect-checksum, no question asked)."""
     saved = _read_planfile(Path(config[0])) if len(config) == 1 and Path(config[0]).is_file() else None
     if saved is not None:
-        config, targets, force = tuple(saved["config"]), tuple(saved["targets"]), bool(saved["force"])
+        config, targets, force = _saved_config(Path(config[0]), saved), tuple(saved["targets"]), bool(saved["force"])
     parsed = [pipeline.Target.parse(t) for t in targets]
-    desired = load_config(config)
+    desired = load_config(config, parsed)
     click.get_current_context().with_resource(pipeline.apply_lock(desired, config, lock_timeout))
     fingerprints = state_for(desired)
     with api_client(settings) as client:
@@ -106,12 +109,14 @@ def apply(
             pipeline.verify_saved(Plan.from_dict(saved["plan"]), the_plan)
         else:
             render.render(the_plan, "text", sys.stdout)
+        if expect_checksum is not None and not the_plan.empty:
+            pipeline.verify_checksum(the_plan, expect_checksum)
         if the_plan.empty:
             if saved is not None:
                 click.echo("No changes: the account matches the config.")
             return EXIT_OK
         pipeline.check_plan(the_plan, desired, force, allow_release)
-        if saved is None and not auto_approve:
+        if saved is None and expect_checksum is None and not auto_approve:
             _confirm()
         with stop_on_signals(_stopping) as stop:
             done = pipeline.apply_plan(client, the_plan, show_progress, fingerprints, stop)
@@ -140,7 +145,7 @@ def drift(settings: Settings, config: tuple[str, ...], fmt: str, targets: tuple[
     """Report changes made in the account outside git, and what waits for a person (pending port-outs no
     rule decides). Exit 0 in sync, 2 drift found."""
     parsed = [pipeline.Target.parse(t) for t in targets]
-    desired = load_config(config)
+    desired = load_config(config, parsed)
     fingerprints = state_for(desired)
     with api_client(settings) as client:
         the_plan = pipeline.plan_from_account(client, desired, parsed, fingerprints)
@@ -183,12 +188,37 @@ def _write_planfile(path: Path, the_plan: Plan, config_paths: tuple[str, ...], t
     document = {
         "format": PLANFILE_FORMAT,
         "format_version": PLANFILE_VERSION,
-        "config": list(config_paths),
+        # relative to the plan file, so `apply PLANFILE` works from any directory (CI jobs, another checkout)
+        "config": [os.path.relpath(Path(c).resolve(), path.resolve().parent) for c in config_paths],
+        "config_relative_to": "planfile",
         "targets": list(targets),
         "force": force,
         "plan": the_plan.to_dict(),
     }
-    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise ReconcilerError(f"cannot write the plan to {path}: {exc.strerror}", "Choose another --out path.") from None
+
+
+def _saved_config(path: Path, saved: dict[str, Any]) -> tuple[str, ...]:
+    """The config paths a plan file names; older plan files hold them relative to where `plan` ran."""
+    if saved.get("config_relative_to") != "planfile":
+        return tuple(saved["config"])
+    return tuple(os.path.normpath(path.parent / c) for c in saved["config"])
+
+
+@cli.command()
+@click.argument("planfile", type=click.Path(exists=True, dir_okay=False))
+@format_option
+def show(planfile: str, fmt: str) -> int:
+    """Render a saved plan (written by `plan --out`) offline."""
+    saved = _read_planfile(Path(planfile))
+    if saved is None:
+        raise ConfigError.single(planfile, None, None, "not a plan file written by `telnyx-reconciler plan --out`")
+    render.render(Plan.from_dict(saved["plan"]), fmt, sys.stdout)
+    return EXIT_OK
 
 
 def _read_planfile(path: Path) -> dict[str, Any] | None:

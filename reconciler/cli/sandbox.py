@@ -21,6 +21,7 @@ from reconciler.sandbox import Sandbox, generate_account, load_seed, serve_forev
 
 SANDBOX_DEFAULT_KEY = "sandbox-key"
 DEMO_BASE_URL = "http://sandbox.local/v2"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"  # the demo's config and account, found from any directory
 
 
 @cli.command()
@@ -72,11 +73,13 @@ def _seed(path: str | None, numbers: int | None, mobile: int) -> dict[str, Any] 
 
 
 @cli.command()
-@click.option("--config", "config_dir", type=click.Path(exists=True), default="examples/config", show_default=True)
-@click.option("--seed", type=click.Path(exists=True, dir_okay=False), default="examples/sandbox-seed.yaml", show_default=True)
-def demo(config_dir: str, seed: str) -> int:
+@click.option("--config", "config_dir", type=click.Path(exists=True), help="Config to plan  [default: examples/config]")
+@click.option("--seed", type=click.Path(exists=True, dir_okay=False), help="Account to start from  [default: examples/sandbox-seed.yaml]")
+def demo(config_dir: str | None, seed: str | None) -> int:
     """Plan, apply, plan again, catch and undo drift, answer port-outs by policy, rotate a secret: all
     against an embedded sandbox."""
+    config_dir = config_dir or _example("config")
+    seed = seed or _example("sandbox-seed.yaml")
     the_sandbox = Sandbox(api_key=SANDBOX_DEFAULT_KEY, seed=load_seed(seed))
     desired = pipeline.load_desired([config_dir])
     with TelnyxClient(SANDBOX_DEFAULT_KEY, DEMO_BASE_URL, transport=the_sandbox.transport()) as client:
@@ -99,6 +102,13 @@ def demo(config_dir: str, seed: str) -> int:
         click.echo(f"\nThe demo sent {client.requests_sent} requests to the sandbox.")
     click.echo("Next: `telnyx-reconciler sandbox` serves the same API on 127.0.0.1:4010 for your own configs.")
     return EXIT_OK
+
+
+def _example(name: str) -> str:
+    path = EXAMPLES / name
+    if not path.exists():
+        raise ReconcilerError(f"the demo's {path} is missing", "Run the demo from a source checkout, or pass --config and --seed.")
+    return str(path)
 
 
 def _portouts(the_sandbox: Sandbox, client: TelnyxClient, desired: DesiredState) -> None:

@@ -16,7 +16,7 @@ import json
 import logging
 import math
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -96,7 +96,10 @@ def run_jobs(
     """Submit every request (no more unfinished jobs of a type at once than the API allows), wait for every
     job, and say which numbers succeeded and which failed."""
     outcome = JobOutcome()
-    total = sum(len(r.numbers) for r in requests)
+    # A number may be in several requests (its settings and its emergency address): it is done, and counted
+    # once, when its last job finishes; progress is reported only when that count moves.
+    jobs_left = Counter(n for r in requests for n in r.numbers)
+    total, complete = len(jobs_left), 0
     queue = _Submissions(deque((r.endpoint, body) for r in requests for body in r.chunks()))
     running: dict[str, _Running] = {}
     deadline = now() + GIVE_UP_AFTER
@@ -107,8 +110,12 @@ def run_jobs(
             finished = running.pop(job["id"])
             _record(job, finished, outcome)
             queue.freed(finished.type)
-            if on_progress is not None:
-                on_progress(len(outcome.succeeded) + len(outcome.failed), total)
+            before = complete
+            for number in finished.numbers:
+                jobs_left[number] -= 1
+                complete += jobs_left[number] == 0
+            if on_progress is not None and complete > before:
+                on_progress(complete, total)
         queue.submit(api, running, outcome, now())
         if now() > deadline and (running or queue.waiting):
             raise ReconcilerError(

@@ -1,0 +1,48 @@
+"""`--target`: only the targeted kinds are loaded and resolved; a kind or key that does not exist is an error."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from support import EXAMPLES, Account, write_config
+
+SECRETS = "integration_secrets:\n  - identifier: crm\n    type: bearer\n    token: ${env:CRM_TOKEN}\n"
+
+
+def config_with_a_secret(tmp_path: Path) -> Path:
+    target = tmp_path / "telnyx"
+    shutil.copytree(EXAMPLES / "config", target)
+    write_config(target, "secrets.yaml", SECRETS)
+    return target
+
+
+def test_a_port_out_run_needs_none_of_the_integration_secrets_variables(account: Account, tmp_path: Path) -> None:
+    config = config_with_a_secret(tmp_path)
+    untargeted = account.run("plan", str(config))
+    assert untargeted.exit_code == 1 and "CRM_TOKEN is not set" in untargeted.stderr
+    answered = account.run("apply", str(config), "--target", "portout_policy", "--auto-approve")
+    assert answered.exit_code == 0, answered.output
+    assert "CRM_TOKEN" not in answered.output
+
+
+def test_a_targeted_kind_still_loads_the_kinds_it_refers_to(account: Account, tmp_path: Path) -> None:
+    config = write_config(tmp_path, "c.yaml", "billing_groups:\n  - name: Clinic\nphone_numbers:\n"
+                          "  - phone_number: '+13125550101'\n    billing_group: Clinic\n" + SECRETS)
+    result = account.run("plan", str(config), "--target", "phone_numbers")
+    assert result.exit_code == 0 and "CRM_TOKEN" not in result.output and "exists neither" not in result.output, result.output
+
+
+@pytest.mark.parametrize(("target", "named"), [("billing_group", "unknown kind 'billing_group'"),
+                                               ("billing_groups:Nope", "no billing group 'Nope' in the config or the account")])
+def test_an_unknown_kind_or_key_is_an_error_naming_it(account: Account, target: str, named: str) -> None:
+    result = account.run("plan", str(EXAMPLES / "config"), "--target", target)
+    assert result.exit_code == 1
+    assert named in result.stderr and "No changes" not in result.stdout
+
+
+def test_a_key_that_exists_only_in_the_account_can_be_targeted(account: Account) -> None:
+    result = account.run("plan", str(EXAMPLES / "config"), "--target", "billing_groups:Marketing")
+    assert result.exit_code == 0, result.output
+    assert "- billing_groups[Marketing]" in result.stdout and "Support" not in result.stdout
