@@ -39,6 +39,8 @@ EXPORTABLE = [name for name, kind in config.KINDS.items() if kind.exportable]
 def validate(config: tuple[str, ...]) -> int:
     """Check the config offline: syntax, fields, references. Exit 0 valid, 1 invalid."""
     desired = load_config(config)
+    for warning in pipeline.config_warnings(desired):
+        click.echo(f"Warning: {warning}", err=True)
     click.echo(f"Valid: {desired.count()} resource(s) in {len(desired.files)} file(s).")
     return EXIT_OK
 
@@ -50,10 +52,12 @@ def validate(config: tuple[str, ...]) -> int:
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes.")
 @target_option
 @force_option
+@click.option("--max-authorizations", type=click.IntRange(0), default=None,
+              help="Port-out authorizations one run may send (default: the policy's max_authorizations, 10).")
 @click.pass_obj
 def plan(
     settings: Settings, config: tuple[str, ...], out: str | None, fmt: str, detailed_exitcode: bool,
-    targets: tuple[str, ...], force: bool,
+    targets: tuple[str, ...], force: bool, max_authorizations: int | None,
 ) -> int:
     """Show what apply would change in the account."""
     parsed = [pipeline.Target.parse(t) for t in targets]
@@ -62,7 +66,8 @@ def plan(
     with api_client(settings) as client:
         the_plan = pipeline.plan_from_account(client, desired, parsed, fingerprints)
     render.render(the_plan, fmt, sys.stdout)
-    pipeline.check_plan(the_plan, desired, force, allow_release=True)  # apply asks for --allow-release
+    pipeline.check_plan(the_plan, desired, force, allow_release=True,  # apply asks for --allow-release
+                        max_authorizations=max_authorizations)
     if out:
         _write_planfile(Path(out), the_plan, config, targets, force)
         click.echo(f"Saved the plan to {out} (checksum {the_plan.checksum[:12]}).", err=True)
@@ -75,9 +80,12 @@ def plan(
 @click.option("--allow-release", is_flag=True, help="Allow releasing phone numbers marked `release: true` (irreversible).")
 @target_option
 @force_option
+@click.option("--max-authorizations", type=click.IntRange(0), default=None,
+              help="Port-out authorizations one run may send (default: the policy's max_authorizations, 10).")
 @click.pass_obj
 def apply(
-    settings: Settings, config: tuple[str, ...], auto_approve: bool, allow_release: bool, targets: tuple[str, ...], force: bool
+    settings: Settings, config: tuple[str, ...], auto_approve: bool, allow_release: bool, targets: tuple[str, ...], force: bool,
+    max_authorizations: int | None,
 ) -> int:
     """Make the account match the config, or apply a saved PLANFILE exactly."""
     saved = _read_planfile(Path(config[0])) if len(config) == 1 and Path(config[0]).is_file() else None
@@ -96,7 +104,7 @@ def apply(
             if saved is not None:
                 click.echo("No changes: the account matches the config.")
             return EXIT_OK
-        pipeline.check_plan(the_plan, desired, force, allow_release)
+        pipeline.check_plan(the_plan, desired, force, allow_release, max_authorizations)
         if saved is None and not auto_approve:
             _confirm()
         done = pipeline.apply_plan(client, the_plan, on_progress=show_progress, fingerprints=fingerprints)

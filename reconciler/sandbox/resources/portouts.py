@@ -10,7 +10,8 @@ response (the spec declares them as non-nullable strings), except `reason`.
 
 The life of an order, on the sandbox clock (each step is a `portout.status_changed` event):
 
-    pending           -> authorized   PATCH .../authorized, or by itself ANSWER_HOURS after created_at;
+    pending           -> authorized   PATCH .../authorized, or by itself `portout_answer_hours` (24 or 48,
+                                      default 48: assumed; the guide gives both) after created_at;
                                       a missing foc_date becomes the requested one (portout.foc_date_changed)
     pending           -> rejected-pending   PATCH .../rejected-pending with a reason
     authorized        -> ported       at the foc_date (`_ported_out_at` is set)
@@ -32,7 +33,9 @@ leaves it alone. Seeded orders set their numbers' status the same way, without m
 Only a pending order can be authorized or rejected (422 10015 otherwise). `reason` is required by
 the spec for both; a rejection needs one that is not blank, unless it names a `rejection_code` (a
 sandbox extension: the spec's body has no such field, though the order shows one) whose
-`reason_required` is false; the code must be one of the order's eligible codes. Every comment is a
+`reason_required` is false; the code must be one of the order's eligible codes. The answer carries
+the order with the code it was given (`rejection_code`): the guide has the code in the request body and
+the spec has it on the order, so echoing it is documented in part and assumed in part. Every comment is a
 `portout.new_comment` event.
 """
 
@@ -54,7 +57,6 @@ STATUSES = (PENDING, AUTHORIZED, PORTED, REJECTED, REJECTED_PENDING, "canceled")
 OPEN = (PENDING, AUTHORIZED, REJECTED_PENDING)  # the orders that may still take their numbers
 NUMBERS = "phone_numbers"
 PORT_OUT_PENDING, PORTED_OUT = "port-out-pending", "ported-out"
-ANSWER_HOURS = 48
 REVIEW_HOURS = 24
 DEFAULT_REJECTIONS = (
     {"code": 1002, "description": "Invalid PIN", "reason_required": False},
@@ -159,7 +161,7 @@ class Portouts(Collection):
             "_ported_out_at": fields.get("ported_out_at") and _moment(fields["ported_out_at"], "ported_out_at"),
             "_customer_reference": fields.get("customer_reference"),
             "_rejections": [dict(r) for r in fields.get("rejection_codes", DEFAULT_REJECTIONS)],
-            "_answer_by": _later(created, ANSWER_HOURS),
+            "_answer_by": _later(created, self.settings.portout_answer_hours),
             "_review_until": _later(times["updated_at"], REVIEW_HOURS),
         }
         return derived
