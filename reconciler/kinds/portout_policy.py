@@ -28,7 +28,7 @@ from reconciler import portouts
 from reconciler.errors import PartialFailure, ReconcilerError, UnprocessableError
 from reconciler.kinds import portout_rules as rules
 from reconciler.kinds.base import Api, ApplyContext, DiffContext, Entry, Kind, KindDiff, LiveResource
-from reconciler.kinds.portout_rules import Match, PortoutPolicy, Rule  # noqa: F401  (the config model lives there)
+from reconciler.kinds.portout_rules import PortoutPolicy
 from reconciler.plan import Action, Attention, Change, FieldChange, Step
 
 POLICY_KEY = "policy"

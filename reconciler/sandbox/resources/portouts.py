@@ -41,7 +41,7 @@ the spec has it on the order, so echoing it is documented in part and assumed in
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
 from ..errors import ApiError, ErrorItem, bad_value, not_found
@@ -83,6 +83,21 @@ def _moment(value: Any, field: str) -> str:
         return timestamp(parse_timestamp(str(value)))
     except ValueError:
         raise bad_value(f"'{value}' is not an ISO 8601 date-time.", pointer=f"/{field}") from None
+
+
+def _local(value: Any, field: str) -> str:
+    """A FOC date in the sandbox's form but in the time zone it was given in (assumed: a carrier's FOC
+    date keeps the gaining side's offset), so that its calendar day stays the order's own."""
+    moment = parse_timestamp(_moment(value, field)).astimezone(_zone(str(value)))
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _zone(text: str) -> timezone:
+    try:
+        given = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return timezone.utc
+    return given.tzinfo if isinstance(given.tzinfo, timezone) else timezone.utc
 
 
 def _later(moment: str, hours: float) -> str:
@@ -151,8 +166,8 @@ class Portouts(Collection):
         return stored
 
     def _derived(self, order: Record, fields: Mapping[str, Any]) -> Record:
-        times = {f: _moment(order[f], f) for f in ("created_at", "updated_at", "foc_date", "requested_foc_date")
-                 if order.get(f)}
+        times = {f: _moment(order[f], f) for f in ("created_at", "updated_at") if order.get(f)}
+        times.update({f: _local(order[f], f) for f in ("foc_date", "requested_foc_date") if order.get(f)})
         created = times["created_at"]
         derived: Record = {
             **times, "inserted_at": _moment(fields.get("inserted_at") or created, "inserted_at"),
@@ -305,7 +320,7 @@ def _next_step(order: Record) -> tuple[str, str] | None:
     if status == PENDING:
         return order["_answer_by"], AUTHORIZED
     if status == AUTHORIZED and (order.get("foc_date") or order.get("requested_foc_date")):
-        return order.get("foc_date") or order["requested_foc_date"], PORTED
+        return _moment(order.get("foc_date") or order["requested_foc_date"], "foc_date"), PORTED
     if status == REJECTED_PENDING:
         return order["_review_until"], REJECTED
     return None
