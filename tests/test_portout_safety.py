@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from support import API_KEY, Account, served, write_config
+from test_portout_policy import POLICY
 
 from reconciler import pipeline, portouts
 from reconciler.client import TelnyxClient
@@ -27,21 +28,6 @@ from reconciler.sandbox.resources import portouts as sandbox_portouts
 NOW = datetime.now(timezone.utc)
 VIP, CHURNED, OTHER, MOBILE_VIP, NOT_OURS = "+13125550101", "+13125550102", "+13125550103", "+13125559001", "+13125550199"
 
-POLICY = """\
-portout_policy:
-  deadline_hours: 48
-  rules:
-    - name: protect-vip
-      match: {tags: [vip]}
-      action: reject
-      reason: The port-out PIN given does not match the one on the account.
-      rejection_code: 1002
-      comment: Rejected by the port-out policy in git.
-    - name: let-churned-go
-      match: {tags: [churned]}
-      action: authorize
-      reason: The customer has cancelled.
-"""
 CATCH_ALL = "    - name: the-rest\n      match: {any: true}\n      action: authorize\n      reason: Nothing protects it.\n"
 
 
