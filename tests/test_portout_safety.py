@@ -25,14 +25,14 @@ from reconciler.errors import ApplyError
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.resources import portouts as sandbox_portouts
 
-NOW = datetime.now(timezone.utc)
 VIP, CHURNED, OTHER, MOBILE_VIP, NOT_OURS = "+13125550101", "+13125550102", "+13125550103", "+13125559001", "+13125550199"
 
 CATCH_ALL = "    - name: the-rest\n      match: {any: true}\n      action: authorize\n      reason: Nothing protects it.\n"
 
 
 def _time(hours: float) -> str:
-    return (NOW + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Now (when the order is made, not when the tests were collected) plus `hours`."""
+    return (datetime.now(timezone.utc) + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _order(numbers: list[str], hours_ago: float, key: str, **extra: Any) -> dict[str, Any]:
@@ -344,7 +344,8 @@ def test_drift_lists_an_authorized_order_the_policy_would_reject_until_it_ports(
         result = account.run("drift", str(config))
         assert result.exit_code == 2
         assert "portout_policy[SK-LET-GO]" in result.output and "SK-FINE" not in result.output
-        assert f"authorized although the policy would reject it (rule 'protect-vip' protects {VIP}); it ports on {_time(72)[:16]}" in result.output
+        foc = _orders(account)["SK-LET-GO"]["foc_date"][:16]
+        assert f"authorized although the policy would reject it (rule 'protect-vip' protects {VIP}); it ports on {foc}" in result.output
         assert "call the gaining carrier" in result.output
 
 
@@ -373,7 +374,7 @@ def test_plans_show_the_orders_facts_and_a_saved_plan_is_refused_when_an_order_g
     seed = _seed(_order([CHURNED], 3, "SK-1", end_user_name="Ada Customer", pon="PON-77"))
     with served(Sandbox(api_key=API_KEY, seed=seed)) as account:
         text = account.run("plan", str(config)).output
-        assert f"requested FOC {_time(120)[:16]}" in text and "end user Ada Customer" in text and "PON PON-77" in text
+        assert f"requested FOC {_orders(account)['SK-1']['requested_foc_date'][:16]}" in text and "end user Ada Customer" in text and "PON PON-77" in text
         document = json.loads(account.run("plan", str(config), "--format", "json").output)
         [change] = document["changes"]
         assert (change["before"]["phone_numbers"], change["before"]["carrier_name"], change["before"]["spid"]) == (
