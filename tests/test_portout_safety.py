@@ -301,6 +301,7 @@ def test_authorizations_are_irreversible_and_capped_per_run(tmp_path: Path) -> N
         assert {c["irreversible"] for c in document["changes"]} == {True}
         capped = account.run("apply", str(config), "--auto-approve", "--force")
         assert capped.exit_code == 1
+        assert "(update: authorize (irreversible once the numbers port): every number is allowed to leave" in capped.output
         assert "the plan authorizes 11 port-out(s), more than the 10 one run may send" in capped.output
         assert "portout_policy[SK-00]" in capped.output and "portout_policy[SK-10]" in capped.output
         assert account.writes() == []

@@ -33,6 +33,7 @@ from reconciler.plan import Action, Attention, Change, FieldChange, Step
 
 POLICY_KEY = "policy"
 STATUS_FOR = {"authorize": "authorized", "reject": "rejected-pending"}
+IN_WORDS = {"authorize": "authorize (irreversible once the numbers port)", "reject": "reject"}
 TAG_READ = "tag:"  # in `reads`: a tag some rule matches on
 LOOKUPS_UP_TO = 20  # numbers on orders looked up one by one; beyond, each rule tag's numbers are listed
 MOBILE_PATH = "/v2/mobile_phone_numbers"  # no number or tag filter: listed whole when a rule reads tags
@@ -109,7 +110,7 @@ class PortoutPolicyKind(Kind):
         before = {**rules.order_facts(order.attrs), "answer_by": deadline.isoformat() if deadline else None}
         fields = (FieldChange("status", "pending", after["status"]),)
         result.changes.append(Change(self.name, order.key, Action.UPDATE, before, after, fields,
-                                     f"{decision.action}: {decision.why}; {facts}", order.id,
+                                     f"{IN_WORDS[decision.action]}: {decision.why}; {facts}", order.id,
                                      irreversible=decision.action == "authorize"))
 
     def _look_back(self, policy: PortoutPolicy, order: LiveResource, result: KindDiff) -> None:
