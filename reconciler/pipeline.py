@@ -20,11 +20,12 @@ from pathlib import Path
 
 from reconciler import config, lock
 from reconciler.apply import OnProgress, StopRequest, apply
-from reconciler.config import DesiredState
+from reconciler.config import DesiredState, Source
 from reconciler.diff import LiveState, diff
 from reconciler.errors import ConfigError, PlanError, ReconcilerError, StalePlanError
 from reconciler.kinds import KINDS, LiveResource
 from reconciler.kinds.base import Api
+from reconciler.kinds.portout_policy import POLICY_KEY, PortoutPolicy, policy_notes
 from reconciler.order import order_changes
 from reconciler.plan import Attention, Change, Op, Plan, Step, check_safety
 from reconciler.state import Fingerprints, load_fingerprints, state_key
@@ -165,8 +166,22 @@ def apply_lock(desired: DesiredState, paths: Sequence[str], timeout: float = 0.0
     return lock.held(lock.lock_path(desired.state_path, first if first.is_dir() else first.parent), timeout)
 
 
-def check_plan(plan: Plan, desired: DesiredState, force: bool = False, allow_release: bool = False) -> None:
-    check_safety(plan, desired.settings.safety.limits(), force, allow_release)
+def config_warnings(desired: DesiredState) -> list[str]:
+    """What `validate` warns about (file:line, words): port-out rules that match everything or never apply."""
+    policy = next(iter(desired.entries.get("portout_policy") or ()), None)
+    source = desired.sources.get(("portout_policy", POLICY_KEY))
+    if not isinstance(policy, PortoutPolicy) or source is None:
+        return []
+    return [f"{source.file}:{Source(source.file, ('portout_policy', 'rules', i), source.doc).line or '?'}: {note}"
+            for i, note in policy_notes(policy)]
+
+
+def check_plan(plan: Plan, desired: DesiredState, force: bool = False, allow_release: bool = False,
+               max_authorizations: int | None = None) -> None:
+    """`max_authorizations` (a flag) overrides the policy's own cap on port-out authorizations per run."""
+    policy = next(iter(desired.entries.get("portout_policy") or ()), None)
+    cap = max_authorizations if max_authorizations is not None else getattr(policy, "max_authorizations", None)
+    check_safety(plan, desired.settings.safety.limits(), force, allow_release, cap)
 
 
 def apply_plan(

@@ -213,16 +213,19 @@ class SafetyLimits:
     min_existing: int = 10
 
 
-def check_safety(plan: Plan, limits: SafetyLimits, force: bool = False, allow_irreversible: bool = False) -> None:
+def check_safety(plan: Plan, limits: SafetyLimits, force: bool = False, allow_irreversible: bool = False,
+                 max_irreversible_updates: int | None = None) -> None:
     """Raise UnsafePlanError if the plan destroys a protected resource, does what cannot be undone without
-    being allowed to, or (unless forced) changes too much at once."""
+    being allowed to, sends more irreversible updates (port-out authorizations) than one run may, or (unless
+    forced) changes too much at once."""
     protected = [c.address for c in plan.changes if c.protected and c.action.destroys]
     if protected:
         raise UnsafePlanError(
             f"the plan would destroy resources marked prevent_destroy: {', '.join(protected)}",
             "Change the config so these are not replaced or deleted, or remove prevent_destroy from them first.",
         )
-    irreversible = [c.address for c in plan.changes if c.irreversible]
+    _check_irreversible_updates(plan, max_irreversible_updates)
+    irreversible = [c.address for c in plan.changes if c.irreversible and c.action.destroys]
     if irreversible and not allow_irreversible:
         shown = ", ".join(irreversible[:10]) + (f" and {len(irreversible) - 10} more" if len(irreversible) > 10 else "")
         raise UnsafePlanError(
@@ -238,6 +241,19 @@ def check_safety(plan: Plan, limits: SafetyLimits, force: bool = False, allow_ir
             "Review the plan; if it is what you want, run again with --force (or raise the thresholds under "
             "reconciler.safety).",
         )
+
+
+def _check_irreversible_updates(plan: Plan, cap: int | None) -> None:
+    """An update that cannot be undone (a port-out authorized lets the number go) is capped per run."""
+    updates = [c.address for c in plan.changes if c.irreversible and not c.action.destroys]
+    if cap is None or len(updates) <= cap:
+        return
+    raise UnsafePlanError(
+        f"the plan authorizes {len(updates)} port-out(s), more than the {cap} one run may send (an authorized "
+        f"port-out cannot be undone once the numbers port): {', '.join(updates)}",
+        "Check each order. If they are all meant to go, raise `max_authorizations` under portout_policy, or "
+        "apply with --max-authorizations N; otherwise change the rules. Nothing was applied.",
+    )
 
 
 def _over_threshold(plan: Plan, kind: str, live_count: int, limits: SafetyLimits) -> list[str]:

@@ -28,6 +28,7 @@ STATUSES = ("pending", "authorized", "ported", "rejected", "rejected-pending", "
 ANSWERS = ("authorized", "rejected-pending")  # the statuses an account may set
 EVENT_TYPES = ("portout.status_changed", "portout.new_comment", "portout.foc_date_changed")
 REPORT_TYPE = "export_portouts_csv"
+PAGE_SIZE, MAX_PAGES, SNAPSHOT_READS = 250, 400, 3
 FIRST_DELAY, MAX_DELAY, REPORT_TIMEOUT = 0.5, 8.0, 120.0
 Filters = Mapping[str, Any]
 
@@ -58,9 +59,47 @@ def list_portouts(api: Api, filters: Filters | None = None) -> list[dict[str, An
     return api.list_all(PATH, query(filters))
 
 
-def pending_portouts(api: Api) -> list[dict[str, Any]]:
-    """The orders waiting for the account's answer."""
-    return list_portouts(api, {"status": "pending"})
+def snapshot(api: Api, filters: Filters) -> tuple[list[dict[str, Any]], str | None]:
+    """Every order matching the filters, each once, read as one snapshot: the pages are read again (up to
+    SNAPSHOT_READS times) while they disagree with each other or with `meta.total_results`, since an order
+    answered or opened between two page reads shifts the rest. The second value says, in words, when the
+    last read still disagreed (the orders read are returned all the same)."""
+    problem = ""
+    seen: dict[str, dict[str, Any]] = {}
+    for _ in range(SNAPSHOT_READS):
+        orders, totals, duplicates = _pages(api, filters)
+        for order in orders:
+            seen.setdefault(str(order["id"]), order)
+        unique = {str(o["id"]): o for o in orders}
+        if len(totals) == 1 and not duplicates and len(unique) in totals:
+            return list(unique.values()), None
+        problem = (f"{len(unique)} distinct order(s) read, the API counted {' then '.join(map(str, sorted(totals))) or '?'}"
+                   + (f", {duplicates} listed twice" if duplicates else ""))
+    return list(seen.values()), (f"the port-out orders ({query(filters)}) changed while they were read, "
+                                 f"{SNAPSHOT_READS} times: {problem}; an order may be missing from this plan, so plan again")
+
+
+def _pages(api: Api, filters: Filters) -> tuple[list[dict[str, Any]], set[int], int]:
+    """One pass over the pages: the orders, the totals the pages reported, how many ids came twice."""
+    orders: list[dict[str, Any]] = []
+    totals: set[int] = set()
+    number, pages = 1, 1
+    while number <= pages:
+        payload = api.get(PATH, {**query(filters), "page[number]": number, "page[size]": PAGE_SIZE},
+                          what=f"listing port-outs (page {number})")
+        data, meta = payload.get("data"), payload.get("meta")
+        if not isinstance(data, list) or not isinstance(meta, dict) or not all(isinstance(o, dict) and o.get("id") for o in data):
+            raise ReconcilerError(f"the list of port-outs (page {number}) is not a list of orders with ids and a `meta`",
+                                  "The answer cannot be read, so no order is decided; try again later.")
+        total, pages = meta.get("total_results"), meta.get("total_pages")
+        if not isinstance(total, int) or not isinstance(pages, int) or not 0 <= pages <= MAX_PAGES:
+            raise ReconcilerError(f"the list of port-outs (page {number}) has no usable meta.total_results/total_pages",
+                                  f"Expected whole numbers, at most {MAX_PAGES} pages.")
+        totals.add(total)
+        orders.extend(data)
+        number += 1
+    duplicates = len(orders) - len({str(o["id"]) for o in orders})
+    return orders, totals, duplicates
 
 
 def get_portout(api: Api, portout_id: str) -> dict[str, Any]:

@@ -28,9 +28,9 @@ portout_policy:
     - name: protect-vip
       match: {tags: [vip]}
       action: reject
-      reason: This number is under contract and may not be ported.
+      reason: The port-out PIN given does not match the one on the account.
       rejection_code: 1002
-      comment: Rejected by the port-out policy in git.
+      comment: Rejected by the port-out policy in git; the customer did not authorize this port.
     - name: let-churned-go
       match: {tags: [churned]}
       action: authorize
@@ -92,8 +92,8 @@ def test_apply_answers_decided_orders_and_drift_waits_for_the_manual_one(policy_
     assert _statuses(account) == {"SK-VIP": "rejected-pending", "SK-CHURN": "authorized", "SK-OTHER": "pending",
                                   "SK-MIXED": "rejected-pending"}
     vip = next(o for o in account.sandbox.state.all("portouts") if o["support_key"] == "SK-VIP")
-    assert vip["reason"].startswith("[1002: Invalid PIN] This number is under contract")
-    assert [c["body"] for c in vip["_comments"]] == ["Rejected by the port-out policy in git."]
+    assert vip["reason"].startswith("[1002: Invalid PIN] The port-out PIN given does not match")
+    assert [c["body"] for c in vip["_comments"]] == ["Rejected by the port-out policy in git; the customer did not authorize this port."]
     churned = next(o for o in account.sandbox.state.all("portouts") if o["support_key"] == "SK-CHURN")
     assert churned["reason"] == "The customer has cancelled."
 
@@ -141,29 +141,49 @@ def test_json_plan_carries_the_waiting_orders_with_deadlines(policy_account: tup
     ],
     ids=["ineligible code", "no code"],
 )
-def test_a_rejection_without_one_of_the_orders_codes_stops_the_plan(tmp_path: Path, code_line: str, expected: list[str]) -> None:
+def test_an_order_the_rule_cannot_reject_waits_for_a_person_and_the_rest_proceeds(
+        tmp_path: Path, code_line: str, expected: list[str]) -> None:
     config = write_config(tmp_path, "policy.yaml", POLICY.replace("      rejection_code: 1002\n", code_line))
     with served(Sandbox(api_key=API_KEY, seed=_seed())) as account:
-        result = account.run("plan", str(config))
-        assert result.exit_code == 1
+        plan = account.run("plan", str(config), "--target", "portout_policy:SK-CHURN")
+        assert plan.exit_code == 0, plan.output
+        drift = account.run("drift", str(config))
+        assert drift.exit_code == 2
         for words in expected:
-            assert words in result.output
-        assert account.writes() == []
+            assert words in drift.output
+        assert "manual: cannot be rejected as the policy says" in drift.output
+        result = account.run("apply", str(config), "--auto-approve")
+        assert result.exit_code == 0, result.output
+        assert _statuses(account) == {"SK-VIP": "pending", "SK-CHURN": "authorized", "SK-OTHER": "pending",
+                                      "SK-MIXED": "pending"}
 
 
 @pytest.mark.parametrize(
     ("rule", "expected"),
     [
-        ("    - {name: r, action: reject}\n", "rule 'r' rejects and needs a `reason`"),
-        ("    - {name: r, action: approve}\n", "rules.0.action: Input should be 'authorize', 'reject' or 'manual'"),
+        ("    - {name: r, action: reject, match: {tags: [vip]}}\n", "rule 'r' rejects and needs a `reason`"),
+        ("    - {name: r, action: approve, match: {any: true}}\n", "rules.0.action: Input should be 'authorize', 'reject' or 'manual'"),
         ("    - {name: r, action: authorize, match: {phone_numbers: ['3125550101']}}\n", "not in E.164 format"),
+        # a rule without a real condition would authorize every order, protected numbers included
+        ("    - {name: r, action: authorize, match: {tags: }}\n", "match has no condition"),
+        ("    - {name: r, action: authorize, match: {}}\n", "match has no condition"),
+        ("    - {name: r, action: authorize}\n", "rule 'r' has no `match`"),
+        ("    - {name: r, action: authorize, match: {tags: []}}\n", "tags is empty and would match nothing"),
+        ("    - {name: r, action: authorize, match: {any: false}}\n", "rules.0.match.any: Input should be True"),
+        ("    - {name: r, action: authorize, match: {any: true, tags: [a]}}\n", "takes no other condition"),
+        ("    - {name: r, action: authorize, match: {any: true}}\n    - {name: s, action: manual, match: {tags: [a]}}\n",
+         "rule 'r' matches every number (`any: true`), so the rules after it would never apply"),
+        ("  deadline_hours: .inf\n", "deadline_hours: Input should be a finite number"),
+        ("  deadline_hours: 72\n", "deadline_hours: Input should be less than or equal to 48"),
     ],
 )
 def test_bad_rules_are_validation_errors_with_file_and_line(tmp_path: Path, rule: str, expected: str) -> None:
-    config = write_config(tmp_path, "policy.yaml", "portout_policy:\n  rules:\n" + rule)
+    text = "portout_policy:\n" + (rule if "deadline" in rule else "  rules:\n" + rule)
+    config = write_config(tmp_path, "policy.yaml", text)
     result = Account(Sandbox(api_key=API_KEY), "http://127.0.0.1:9").run("validate", str(config))
     assert result.exit_code == 1
-    assert f"{config}:3" in result.output and expected in result.output
+    line = 2 if "deadline" in rule or "after it" in expected else 3  # the order of rules is the list's
+    assert f"{config}:{line}" in result.output and expected in result.output, result.output
     assert "Traceback" not in result.output
 
 
@@ -205,7 +225,7 @@ def test_a_large_order_reads_the_tagged_numbers_by_tag_not_one_by_one(tmp_path: 
 
 
 def test_a_policy_without_tag_rules_reads_no_phone_numbers(tmp_path: Path) -> None:
-    config = write_config(tmp_path, "policy.yaml", "portout_policy:\n  rules:\n    - {name: any, action: manual}\n")
+    config = write_config(tmp_path, "policy.yaml", "portout_policy:\n  rules:\n    - {name: any, action: manual, match: {any: true}}\n")
     with served(Sandbox(api_key=API_KEY, seed=_seed())) as account:
         assert account.run("drift", str(config)).exit_code == 2
         assert _phone_number_reads(account) == []

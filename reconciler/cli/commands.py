@@ -43,6 +43,8 @@ EXPORTABLE = [name for name, kind in config.KINDS.items() if kind.exportable]
 def validate(config: tuple[str, ...]) -> int:
     """Check the config offline: syntax, fields, references. Exit 0 valid, 1 invalid."""
     desired = load_config(config)
+    for warning in pipeline.config_warnings(desired):
+        click.echo(f"Warning: {warning}", err=True)
     click.echo(f"Valid: {desired.count()} resource(s) in {len(desired.files)} file(s).")
     return EXIT_OK
 
@@ -54,10 +56,12 @@ def validate(config: tuple[str, ...]) -> int:
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes.")
 @target_option
 @force_option
+@click.option("--max-authorizations", type=click.IntRange(0), default=None,
+              help="Port-out authorizations one run may send (default: the policy's max_authorizations, 10).")
 @click.pass_obj
 def plan(
     settings: Settings, config: tuple[str, ...], out: str | None, fmt: str, detailed_exitcode: bool,
-    targets: tuple[str, ...], force: bool,
+    targets: tuple[str, ...], force: bool, max_authorizations: int | None,
 ) -> int:
     """Show what apply would change in the account."""
     parsed = [pipeline.Target.parse(t) for t in targets]
@@ -66,7 +70,8 @@ def plan(
     with api_client(settings) as client:
         the_plan = pipeline.plan_from_account(client, desired, parsed, fingerprints)
     render.render(the_plan, fmt, sys.stdout)
-    pipeline.check_plan(the_plan, desired, force, allow_release=True)  # apply asks for --allow-release
+    pipeline.check_plan(the_plan, desired, force, allow_release=True,  # apply asks for --allow-release
+                        max_authorizations=max_authorizations)
     if out:
         _write_planfile(Path(out), the_plan, config, targets, force)
         click.echo(f"Saved the plan to {out} (checksum {the_plan.checksum[:12]}).", err=True)
@@ -89,10 +94,12 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
 @force_option
 @click.option("--lock-timeout", default="0", callback=_duration, metavar="DURATION",
               help="Wait this long (30s, 5m) for another apply of the config to finish; default: refuse at once.")
+@click.option("--max-authorizations", type=click.IntRange(0), default=None,
+              help="Port-out authorizations one run may send (default: the policy's max_authorizations, 10).")
 @click.pass_obj
 def apply(
     settings: Settings, config: tuple[str, ...], auto_approve: bool, allow_release: bool, expect_checksum: str | None,
-    targets: tuple[str, ...], force: bool, lock_timeout: float,
+    targets: tuple[str, ...], force: bool, lock_timeout: float, max_authorizations: int | None,
 ) -> int:
     """Make the account match the config, or apply a saved PLANFILE exactly, or only the plan whose checksum
     was reviewed (--expect-checksum, no question asked)."""
@@ -115,7 +122,7 @@ def apply(
             if saved is not None:
                 click.echo("No changes: the account matches the config.")
             return EXIT_OK
-        pipeline.check_plan(the_plan, desired, force, allow_release)
+        pipeline.check_plan(the_plan, desired, force, allow_release, max_authorizations)
         if saved is None and expect_checksum is None and not auto_approve:
             _confirm()
         with stop_on_signals(_stopping) as stop:

@@ -36,9 +36,12 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"  # the demo's config
 @click.option("--generate-mobile", type=click.IntRange(0), default=0, show_default=True, help="Mobile numbers to generate along with --generate-numbers.")
 @click.option("--job-seconds", type=click.FloatRange(0), default=1.0, show_default=True, help="Base duration of a background job.")
 @click.option("--job-seconds-per-number", type=click.FloatRange(0), default=0.0005, show_default=True, help="Added per number in a job.")
+@click.option("--portout-answer-hours", type=click.Choice(["24", "48"]), default="48", show_default=True,
+              help="Hours after which an unanswered port-out is authorized by itself (the guide says 24 or 48).")
 def sandbox(
     host: str, port: int, state: str | None, seed: str | None, latency_ms: float, rate_limit: float | None, fail_rate: float,
     generate_numbers: int | None, generate_mobile: int, job_seconds: float, job_seconds_per_number: float,
+    portout_answer_hours: str,
 ) -> int:
     """Serve a local, stateful Telnyx API v2 on HOST:PORT/v2 (Ctrl-C stops it).
 
@@ -49,6 +52,7 @@ def sandbox(
         api_key=key, state_path=state, seed=_seed(seed, generate_numbers, generate_mobile),
         latency_ms=latency_ms, rate_limit=rate_limit, fail_rate=fail_rate,
         job_seconds=job_seconds, job_seconds_per_number=job_seconds_per_number,
+        portout_answer_hours=float(portout_answer_hours),
     )
     accepted = "the key in TELNYX_API_KEY" if key != SANDBOX_DEFAULT_KEY else f"the API key {SANDBOX_DEFAULT_KEY!r}"
 
@@ -115,8 +119,8 @@ def _portouts(the_sandbox: Sandbox, client: TelnyxClient, desired: DesiredState)
     """Other carriers ask for three numbers; the policy answers two and leaves one to a person."""
     _title("6. three port-out requests arrive from other carriers; the policy decides (portouts.yaml)")
     now = datetime.now(timezone.utc)
-    for hours_ago, number, key in ((30, "+13125550101", "DEMO-VIP"), (20, "+13125550102", "DEMO-CHURNED"),
-                                   (40, "+13125550103", "DEMO-UNKNOWN")):
+    for hours_ago, number, key in ((12, "+13125550101", "DEMO-VIP"), (8, "+13125550102", "DEMO-CHURNED"),
+                                   (20, "+13125550103", "DEMO-UNKNOWN")):
         created = (now - timedelta(hours=hours_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
         the_sandbox.add("portouts", {"phone_numbers": [number], "carrier_name": "Rival Mobile", "spid": "987H",
                                            "support_key": key, "created_at": created})

@@ -1,116 +1,42 @@
-"""The port-out policy: which pending port-outs to authorize, which to reject, and which to leave to a person.
+"""The port-out policy kind: reads the account's port-out orders, turns the rules' decisions
+(kinds/portout_rules.py, pure) into answers and items for a person, and sends the answers.
 
 Another carrier may ask for any number at any time; an order nobody answers is authorized automatically
-after a deadline (24 or 48 hours from its creation), and the number leaves the account. The policy is an
-ordered list of rules. Each number of a pending port-out takes the action of the first rule that matches
-it (by the number itself, its tags in the account, the gaining carrier's name or SPID, the requested FOC
-date); a number no rule matches is `manual`. The order as a whole is then:
-
-- rejected if any of its numbers is under a `reject` rule (a protected number is never let go because it
-  shares an order with others);
-- otherwise left to a person if any number is `manual` (the tool never authorizes what no rule allows);
-- otherwise authorized.
-
-Authorize and reject are changes (`PATCH /portouts/{id}/{authorized|rejected-pending}` with a reason, and
-a comment when the rule has one). `manual` orders are not changes: they are reported as waiting for a
-person, with their deadline, and keep `drift` exiting 2 until someone answers them.
+after a deadline (the guide says 24 or 48 hours from its creation; the policy counts 24 unless told 48),
+and the number leaves the account. Authorize and reject are changes (`PATCH
+/portouts/{id}/{authorized|rejected-pending}` with a reason, and a comment when the rule has one); an
+authorization is irreversible once the number ports. Everything the policy cannot decide safely waits for
+a person (an `Attention`, which keeps `drift` exiting 2): orders no rule decides, orders a rule cannot be
+evaluated on, orders whose eligible rejection codes leave out the rule's code, and authorized orders,
+not yet ported, that the policy would have rejected.
 
 An order that lists eligible rejection codes (`/portouts/rejections/{id}`) can only be rejected with one
-of them: a rejecting rule must choose one (`rejection_code`), and a missing or ineligible code stops the
-plan. The request schema of the status call lists only a reason, so the code is sent beside it and also
-named at the start of the reason, where a person reading the order sees it either way.
+of them. The request schema of the status call lists only a reason; the guide says to send the code in
+the body, so it is sent beside the reason, named at the start of the reason, and checked in the answer.
+
+Apply answers rejections first, then authorizations, each closest deadline first; it re-reads each order
+just before answering, skips an order that moved on since the plan, counts an order that already has the
+wanted status as done, and goes on after a failure, reporting every failure at the end.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from datetime import datetime, timezone
+from typing import Any
 
 from reconciler import portouts
-from reconciler.errors import PartialFailure, ReconcilerError
+from reconciler.errors import PartialFailure, ReconcilerError, UnprocessableError
+from reconciler.kinds import portout_rules as rules
 from reconciler.kinds.base import Api, ApplyContext, DiffContext, Entry, Kind, KindDiff, LiveResource
-from reconciler.kinds.owned_numbers import is_e164
+from reconciler.kinds.portout_rules import PortoutPolicy
 from reconciler.plan import Action, Attention, Change, FieldChange, Step
 
 POLICY_KEY = "policy"
 STATUS_FOR = {"authorize": "authorized", "reject": "rejected-pending"}
+IN_WORDS = {"authorize": "authorize (irreversible once the numbers port)", "reject": "reject"}
 TAG_READ = "tag:"  # in `reads`: a tag some rule matches on
-LOOKUPS_UP_TO = 20  # numbers on pending orders looked up one by one; beyond, each rule tag's numbers are listed
-
-
-class Match(BaseModel):
-    """What a rule matches; every condition given must hold. An empty match matches every number."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    phone_numbers: list[str] | None = Field(default=None, description="Numbers in E.164.")
-    tags: list[str] | None = Field(default=None, description="The number has any of these tags in the account.")
-    carrier_name: list[str] | None = Field(default=None, description="The gaining carrier's name (any of; case ignored).")
-    spid: list[str] | None = Field(default=None, description="The gaining carrier's SPID (any of).")
-    foc_before: date | None = Field(default=None, description="The requested FOC date is before this day.")
-    foc_after: date | None = Field(default=None, description="The requested FOC date is after this day.")
-
-    @field_validator("phone_numbers")
-    @classmethod
-    def _e164(cls, value: list[str] | None) -> list[str] | None:
-        bad = [n for n in value or [] if not (isinstance(n, str) and is_e164(n))]
-        if bad:
-            raise ValueError(f"not in E.164 format (a +, the country code and digits, quoted): {', '.join(map(str, bad))}")
-        return value
-
-    @field_validator("carrier_name", "spid", "tags", "phone_numbers", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
-
-    def matches(self, number: str, tags: set[str], order: dict[str, Any]) -> bool:
-        foc = _day(order.get("requested_foc_date") or order.get("foc_date"))
-        checks = (
-            self.phone_numbers is None or number in self.phone_numbers,
-            self.tags is None or bool(tags & set(self.tags)),
-            self.carrier_name is None or str(order.get("carrier_name") or "").casefold() in {c.casefold() for c in self.carrier_name},
-            self.spid is None or str(order.get("spid") or "") in self.spid,
-            self.foc_before is None or (foc is not None and foc < self.foc_before),
-            self.foc_after is None or (foc is not None and foc > self.foc_after),
-        )
-        return all(checks)
-
-
-class Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(min_length=1, description="Shown in plans: which rule decided.")
-    match: Match = Field(default_factory=Match)
-    action: Literal["authorize", "reject", "manual"]
-    reason: str | None = Field(default=None, description="Sent with the answer; required to reject.")
-    rejection_code: int | None = Field(default=None, description="One of the order's eligible rejection codes.")
-    comment: str | None = Field(default=None, description="Added to the port-out as a comment.")
-
-    @model_validator(mode="after")
-    def _reject_needs_reason(self) -> Rule:
-        if self.action == "reject" and not self.reason:
-            raise ValueError(f"rule {self.name!r} rejects and needs a `reason` (the API sends it to the gaining carrier)")
-        if self.rejection_code is not None and self.action != "reject":
-            raise ValueError(f"rule {self.name!r}: rejection_code goes only with action: reject")
-        if self.action == "manual" and (self.reason or self.comment):
-            raise ValueError(f"rule {self.name!r}: a manual rule sends nothing, so it takes no reason or comment")
-        return self
-
-
-class PortoutPolicy(Entry):
-    deadline_hours: float = Field(default=48, gt=0, description="Hours from creation after which an unanswered port-out is authorized automatically.")
-    rules: list[Rule] = Field(default_factory=list, description="In order: the first rule matching a number decides for it.")
-
-    @field_validator("rules")
-    @classmethod
-    def _unique_names(cls, rules: list[Rule]) -> list[Rule]:
-        names = [r.name for r in rules]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ValueError(f"rule names must be unique: {', '.join(twice)}")
-        return rules
+LOOKUPS_UP_TO = 20  # numbers on orders looked up one by one; beyond, each rule tag's numbers are listed
+MOBILE_PATH = "/v2/mobile_phone_numbers"  # no number or tag filter: listed whole when a rule reads tags
 
 
 class PortoutPolicyKind(Kind):
@@ -122,28 +48,32 @@ class PortoutPolicyKind(Kind):
     singleton = True
     prunable = False
     exportable = False
-    thresholds = False  # answering many orders at once is the policy working, not a config gone wrong
+    thresholds = False  # answering many orders is the policy working; authorizations have their own cap
 
     def key_of(self, entry: Entry) -> str:
         return POLICY_KEY
 
-    # --- reading: pending port-outs, the tags of their numbers, their eligible rejection codes ---------
+    # --- reading: pending and authorized orders, the tags of their numbers, eligible rejection codes ---
 
     def reads(self, entries: list[Entry]) -> frozenset[str]:
         """`tag:NAME` for each tag a rule matches on: only those are looked up in the account."""
-        rules = [rule for entry in entries if isinstance(entry, PortoutPolicy) for rule in entry.rules]
-        return frozenset(f"{TAG_READ}{tag}" for rule in rules for tag in rule.match.tags or ())
+        found = [rule for entry in entries if isinstance(entry, PortoutPolicy) for rule in entry.rules]
+        return frozenset(f"{TAG_READ}{tag}" for rule in found for tag in rule.conditions.tags or ())
 
     def fetch(self, api: Api, fields: frozenset[str] = frozenset()) -> list[LiveResource]:
         checked = datetime.now(timezone.utc).isoformat()
-        orders = portouts.pending_portouts(api)
+        pending, note = portouts.snapshot(api, {"status": "pending"})
+        authorized = portouts.list_portouts(api, {"status": "authorized"})  # not ported yet
+        orders = [*pending, *(o for o in authorized if str(o.get("id")) not in {str(p["id"]) for p in pending})]
         numbers = sorted({str(n) for raw in orders for n in raw.get("phone_numbers") or []})
-        tags = _tags(api, numbers, {f.removeprefix(TAG_READ) for f in fields if f.startswith(TAG_READ)})
+        wanted = {f.removeprefix(TAG_READ) for f in fields if f.startswith(TAG_READ)}
+        tags = _tags(api, numbers, wanted)
         found = []
         for raw in orders:
             on_order = [str(n) for n in raw.get("phone_numbers") or []]
-            attrs = {**raw, "checked_at": checked, "number_tags": {n: sorted(tags.get(n, ())) for n in on_order},
-                     "rejections": portouts.rejection_codes(api, str(raw["id"]))}
+            attrs = {**raw, "checked_at": checked, "listing_note": note,
+                     "number_tags": {n: _shown(tags, n, wanted) for n in on_order},
+                     "rejections": portouts.rejection_codes(api, str(raw["id"])) if raw.get("status") == "pending" else []}
             key = str(raw.get("support_key") or raw["id"])  # what the portal and Telnyx support call the order
             found.append(LiveResource(key, str(raw["id"]), attrs, raw.get("created_at", "")))
         return found
@@ -155,52 +85,129 @@ class PortoutPolicyKind(Kind):
         policy = entries[0] if entries else None
         if not isinstance(policy, PortoutPolicy):
             return result
+        result.notes.extend(note for _, note in policy_notes(policy))
+        result.notes.extend(sorted({str(o.attrs["listing_note"]) for o in live if o.attrs.get("listing_note")}))
         for order in sorted(live, key=lambda r: r.created_at):
-            self._decide(policy, order, result)
+            if order.attrs.get("status") == "pending":
+                self._decide(policy, order, result)
+            else:
+                self._look_back(policy, order, result)
         return result
 
     def _decide(self, policy: PortoutPolicy, order: LiveResource, result: KindDiff) -> None:
-        per_number = {n: _first_rule(policy, n, set(t), order.attrs) for n, t in order.attrs["number_tags"].items()}
-        action, rule, why = _order_action(per_number)
-        deadline = _deadline(order.attrs, policy.deadline_hours)
+        decision = rules.decide(policy.rules, order.attrs["number_tags"], order.attrs)
+        deadline = rules.deadline(order.attrs, policy.deadline_hours)
         facts = _facts(order.attrs, deadline)
-        if action == "manual" or rule is None:
-            result.attention.append(Attention(self.name, order.key, f"manual: {why}; {facts}", deadline.isoformat() if deadline else None,
-                                              {"phone_numbers": list(per_number), "support_key": order.attrs.get("support_key")}))
+        rule = decision.rule
+        problem = rules.code_problem(rule, order.attrs["rejections"]) if rule and decision.action == "reject" else None
+        if rule is None or decision.action == "manual" or problem:
+            why = f"cannot be rejected as the policy says: {problem}" if problem else decision.why
+            result.attention.append(Attention(self.name, order.key, f"manual: {why}; {facts}",
+                                              deadline.isoformat() if deadline else None, _details(order)))
             return
-        problem = _code_problem(rule, order.attrs["rejections"]) if action == "reject" else None
-        if problem:
-            result.errors.append(f"port-out {order.key} ({facts}): {problem}")
-            return
-        after = {"status": STATUS_FOR[action], "reason": _reason(rule, order.attrs["rejections"]), "comment": rule.comment,
-                 "rejection_code": rule.rejection_code if action == "reject" else None}
+        after = {"status": STATUS_FOR[decision.action], "reason": rules.answer_reason(rule, order.attrs["rejections"]),
+                 "comment": rule.comment, "rejection_code": rule.rejection_code if decision.action == "reject" else None}
+        before = {**rules.order_facts(order.attrs), "answer_by": deadline.isoformat() if deadline else None}
         fields = (FieldChange("status", "pending", after["status"]),)
-        result.changes.append(Change(self.name, order.key, Action.UPDATE, {"status": "pending"}, after, fields,
-                                     f"{action}: {why}; {facts}", order.id))
+        result.changes.append(Change(self.name, order.key, Action.UPDATE, before, after, fields,
+                                     f"{IN_WORDS[decision.action]}: {decision.why}; {facts}", order.id,
+                                     irreversible=decision.action == "authorize"))
+
+    def _look_back(self, policy: PortoutPolicy, order: LiveResource, result: KindDiff) -> None:
+        """An authorized order, not yet ported, that the policy would have rejected: there is still time."""
+        decision = rules.decide(policy.rules, order.attrs["number_tags"], order.attrs)
+        if decision.action != "reject":
+            return
+        foc = order.attrs.get("foc_date") or order.attrs.get("requested_foc_date")
+        message = (f"authorized although the policy would reject it ({decision.why}); it ports on {foc or 'an unknown FOC date'}: "
+                   f"call the gaining carrier before then; {_facts(order.attrs, None)}")
+        moment = rules.instant(foc)
+        result.attention.append(Attention(self.name, order.key, message,
+                                          moment.astimezone(timezone.utc).isoformat() if moment else None, _details(order)))
 
     # --- applying ----------------------------------------------------------------------------------------
 
     def apply_steps(self, api: Api, steps: list[Step], ctx: ApplyContext) -> None:
-        for step in steps:
-            after = step.change.after or {}
+        """Answer order by order, rejections first, closest deadline first; go on after a failure."""
+        failures: list[tuple[Change, str]] = []
+        cause: ReconcilerError | None = None
+        keys = [(_action(s.change), (s.change.before or {}).get("answer_by"), s.change.key) for s in steps]
+        for index in rules.answer_order(keys):
+            step = steps[index]
             try:
-                portouts.set_status(api, str(step.change.live_id), after["status"], after["reason"],
-                                    rejection_code=after.get("rejection_code"))
-                if after.get("comment"):
-                    portouts.add_comment(api, str(step.change.live_id), after["comment"])
+                answer(api, step.change)
             except ReconcilerError as exc:
-                raise PartialFailure(exc, [(step.change, exc.message)]) from exc
+                failures.append((step.change, exc.message))
+                cause = cause or exc
+                continue
             ctx.step_done(step)
+        if cause is not None:
+            raise PartialFailure(cause, failures)
+
+
+def answer(api: Api, change: Change) -> None:
+    """Send one answer. The order is re-read first: one answered elsewhere or changed since the plan is
+    skipped (an error that says so); one that already has the wanted status is done."""
+    after, planned, portout_id = change.after or {}, change.before or {}, str(change.live_id)
+    status, code = after["status"], after.get("rejection_code")
+    current = portouts.get_portout(api, portout_id)
+    if rules.answered_as_wanted(current, status, code):
+        return
+    moved = rules.moved_on(planned, current)
+    if moved:
+        raise ReconcilerError(f"port-out {change.key} was not answered: {moved}", "Run `plan` again.")
+    try:
+        answered = portouts.set_status(api, portout_id, status, after["reason"], rejection_code=code)
+    except UnprocessableError:
+        # a repeat of a call that went through (its answer was lost) is refused as not pending
+        if not rules.answered_as_wanted(portouts.get_portout(api, portout_id), status, code):
+            raise
+        answered = {"rejection_code": code}
+    problem = rules.echo_problem(code, answered)
+    if problem:
+        raise ReconcilerError(f"port-out {change.key}: {problem}")
+    if after.get("comment"):
+        portouts.add_comment(api, portout_id, after["comment"])
+
+
+def policy_notes(policy: PortoutPolicy) -> list[tuple[int, str]]:
+    """Warnings about the rules, each with the index of the rule it concerns."""
+    notes = [(i, f"warning: port-out rule {r.name!r} matches every number (`any: true`): it {r.action}s "
+                 "every number no earlier rule decides") for i, r in enumerate(policy.rules) if r.conditions.any]
+    notes.extend((i, f"warning: port-out rule {early.name!r} (authorize) matches every number that rule {late.name!r} "
+                     f"(reject) matches, so {late.name!r} never applies; put the reject rule first")
+                 for i, early, late in rules.shadowed(policy.rules))
+    return notes
+
+
+def _action(change: Change) -> str:
+    return "reject" if (change.after or {}).get("status") == STATUS_FOR["reject"] else "authorize"
+
+
+def _details(order: LiveResource) -> dict[str, Any]:
+    return {**rules.order_facts(order.attrs), "support_key": order.attrs.get("support_key")}
+
+
+def _shown(tags: dict[str, set[str]], number: str, wanted: set[str]) -> list[str] | None:
+    """A number's rule tags; None when rules read tags and the number is not in the account."""
+    if number in tags:
+        return sorted(tags[number])
+    return None if wanted else []
 
 
 def _tags(api: Api, numbers: list[str], wanted: set[str]) -> dict[str, set[str]]:
-    """Which of the rules' tags each number on a pending order has in the account. A few numbers are
-    looked up one by one; for more, each tag's numbers are listed (pages of 250, however large the orders)."""
+    """Which of the rules' tags each number on an order has in the account, for the numbers found there
+    (phone numbers and mobile numbers). A few numbers are looked up one by one; for more, each tag's numbers
+    are listed (pages of 250, however large the orders), and the numbers found under no tag count as
+    untagged."""
     if not wanted or not numbers:
         return {}
     found: dict[str, set[str]] = {}
+    for raw in api.list_all(MOBILE_PATH):
+        if raw.get("phone_number") in numbers:
+            found[raw["phone_number"]] = set(raw.get("tags") or ()) & wanted
     if len(numbers) <= LOOKUPS_UP_TO:
-        for number in numbers:
+        for number in (n for n in numbers if n not in found):
             for raw in api.list_all("/phone_numbers", {"filter[phone_number]": number.lstrip("+")}):
                 if raw.get("phone_number") == number:
                     found[number] = set(raw.get("tags") or ()) & wanted
@@ -210,91 +217,16 @@ def _tags(api: Api, numbers: list[str], wanted: set[str]) -> dict[str, set[str]]
         for raw in api.list_all("/phone_numbers", {"filter[tag]": tag}):
             if raw.get("phone_number") in on_orders:
                 found.setdefault(raw["phone_number"], set()).add(tag)
-    return found
-
-
-def _first_rule(policy: PortoutPolicy, number: str, tags: set[str], order: dict[str, Any]) -> Rule | None:
-    return next((rule for rule in policy.rules if rule.match.matches(number, tags, order)), None)
-
-
-def _order_action(per_number: dict[str, Rule | None]) -> tuple[str, Rule | None, str]:
-    """The order's action, the rule behind it, and why, in words."""
-    rejecting = [(n, r) for n, r in per_number.items() if r is not None and r.action == "reject"]
-    manual = [n for n, r in per_number.items() if r is None or r.action == "manual"]
-    authorizing = [(n, r) for n, r in per_number.items() if r is not None and r.action == "authorize"]
-    if rejecting:
-        number, rule = rejecting[0]
-        why = f"rule {rule.name!r} protects {', '.join(n for n, _ in rejecting)}"
-        if authorizing or manual:
-            why += ", so the whole order is rejected although it also holds " + ", ".join(
-                f"{n} ({'rule ' + repr(r.name) if r else 'no rule'})" for n, r in per_number.items() if (n, r) not in rejecting)
-        return "reject", rule, why
-    if manual:
-        words = [f"{n} ({'rule ' + repr(r.name) if r else 'no rule matches'})" for n, r in per_number.items() if n in manual]
-        return "manual", None, "left to a person: " + ", ".join(words)
-    if not authorizing:
-        return "manual", None, "the order lists no phone numbers"
-    rules = sorted({r.name for _, r in authorizing})
-    return "authorize", authorizing[0][1], f"every number is allowed to leave (rule {', '.join(map(repr, rules))})"
-
-
-def _code_problem(rule: Rule, eligible: list[dict[str, Any]]) -> str | None:
-    codes = {r.get("code"): r for r in eligible}
-    listed = ", ".join(f"{r.get('code')} ({r.get('description') or 'no description'})" for r in eligible) or "none"
-    if rule.rejection_code is None:
-        if not codes:
-            return None
-        return (f"rule {rule.name!r} rejects, and this order can only be rejected with one of its eligible codes: "
-                f"{listed}; choose one with `rejection_code:` on the rule")
-    if rule.rejection_code not in codes:
-        return f"rule {rule.name!r} rejects with code {rule.rejection_code}, which this order does not accept (eligible: {listed})"
-    if codes[rule.rejection_code].get("reason_required") and not rule.reason:
-        return f"rejection code {rule.rejection_code} needs a reason and rule {rule.name!r} gives none"
-    return None
-
-
-def _reason(rule: Rule, eligible: list[dict[str, Any]]) -> str:
-    text = rule.reason or f"Authorized by port-out policy rule {rule.name!r}."
-    if rule.rejection_code is not None:
-        description = next((r.get("description") for r in eligible if r.get("code") == rule.rejection_code), "")
-        text = f"[{rule.rejection_code}{': ' + description if description else ''}] {text}"
-    return text
-
-
-def _deadline(order: dict[str, Any], hours: float) -> datetime | None:
-    created = _instant(order.get("created_at") or order.get("inserted_at"))
-    return None if created is None else created + timedelta(hours=hours)
+    return {**{n: set() for n in numbers}, **found}
 
 
 def _facts(order: dict[str, Any], deadline: datetime | None) -> str:
     parts = [f"numbers {', '.join(order['number_tags']) or '(none)'}",
              f"to {order.get('carrier_name') or 'an unnamed carrier'}" + (f" (SPID {order['spid']})" if order.get("spid") else ""),
-             f"support key {order.get('support_key') or '-'}"]
-    checked = _instant(order.get("checked_at"))
+             f"support key {order.get('support_key') or '-'}",
+             f"requested FOC {order.get('requested_foc_date') or '-'}",
+             f"end user {order.get('end_user_name') or '-'}", f"PON {order.get('pon') or '-'}"]
+    checked = rules.instant(order.get("checked_at"))
     if deadline is not None and checked is not None:
-        parts.append(_time_left(deadline - checked, deadline))
+        parts.append(rules.time_left(deadline - checked, deadline))
     return "; ".join(parts)
-
-
-def _time_left(left: timedelta, deadline: datetime) -> str:
-    at = deadline.strftime("%Y-%m-%d %H:%M UTC")
-    minutes = int(abs(left.total_seconds()) // 60)
-    span = f"{minutes // 60}h {minutes % 60:02d}m"
-    if left.total_seconds() <= 0:
-        return f"deadline passed {span} ago ({at}): it may be authorized automatically at any moment"
-    return f"{span} left before it is authorized automatically ({at})"
-
-
-def _instant(text: Any) -> datetime | None:
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def _day(text: Any) -> date | None:
-    moment = _instant(text)
-    return moment.date() if moment else None

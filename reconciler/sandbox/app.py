@@ -69,6 +69,7 @@ class Sandbox:
     """A stateful, local Telnyx API v2 for the collections in `resources.COLLECTIONS`.
 
     `job_seconds` and `job_seconds_per_number` time background jobs (see resources/background.py);
+    `portout_answer_hours` (24 or 48) is when an unanswered port-out is authorized by itself;
     `journal_threshold` is the account size (records) above which the state file is kept as a
     snapshot plus a journal instead of being rewritten on every change (see persistence.py).
     `close()` (or leaving a `with Sandbox(...)` block) folds the journal into the snapshot.
@@ -78,12 +79,14 @@ class Sandbox:
                  seed: dict[str, Any] | None = None, latency_ms: float = 0, rate_limit: float | None = None,
                  fail_rate: float = 0.0, random_seed: int = 0,
                  clock: Callable[[], datetime] | None = None, job_seconds: float = 1.0,
-                 job_seconds_per_number: float = 0.0005, journal_threshold: int = JOURNAL_THRESHOLD) -> None:
+                 job_seconds_per_number: float = 0.0005, journal_threshold: int = JOURNAL_THRESHOLD,
+                 portout_answer_hours: float = 48.0) -> None:
         if job_seconds < 0 or job_seconds_per_number < 0:
             raise ValueError("job_seconds and job_seconds_per_number must not be negative")
         self._api_key = api_key
         self.spec: Spec = load_spec()
-        self.collections: dict[str, Collection] = build_collections(Settings(job_seconds, job_seconds_per_number))
+        self.collections: dict[str, Collection] = build_collections(
+            Settings(job_seconds, job_seconds_per_number, portout_answer_hours))
         self._routes: dict[tuple[str, str], Handler] = {}
         for collection in self.collections.values():
             self._routes.update(collection.routes())

@@ -48,6 +48,7 @@ class Settings:
 
     job_seconds: float = 1.0
     job_seconds_per_number: float = 0.0005
+    portout_answer_hours: float = 48.0  # assumed: the guide says 24 or 48; the account's window is not in the API
 
 
 class Collection:

@@ -10,7 +10,8 @@ response (the spec declares them as non-nullable strings), except `reason`.
 
 The life of an order, on the sandbox clock (each step is a `portout.status_changed` event):
 
-    pending           -> authorized   PATCH .../authorized, or by itself ANSWER_HOURS after created_at;
+    pending           -> authorized   PATCH .../authorized, or by itself `portout_answer_hours` (24 or 48,
+                                      default 48: assumed; the guide gives both) after created_at;
                                       a missing foc_date becomes the requested one (portout.foc_date_changed)
     pending           -> rejected-pending   PATCH .../rejected-pending with a reason
     authorized        -> ported       at the foc_date (`_ported_out_at` is set)
@@ -32,13 +33,15 @@ leaves it alone. Seeded orders set their numbers' status the same way, without m
 Only a pending order can be authorized or rejected (422 10015 otherwise). `reason` is required by
 the spec for both; a rejection needs one that is not blank, unless it names a `rejection_code` (a
 sandbox extension: the spec's body has no such field, though the order shows one) whose
-`reason_required` is false; the code must be one of the order's eligible codes. Every comment is a
+`reason_required` is false; the code must be one of the order's eligible codes. The answer carries
+the order with the code it was given (`rejection_code`): the guide has the code in the request body and
+the spec has it on the order, so echoing it is documented in part and assumed in part. Every comment is a
 `portout.new_comment` event.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
 from ..errors import ApiError, ErrorItem, bad_value, not_found
@@ -54,7 +57,6 @@ STATUSES = (PENDING, AUTHORIZED, PORTED, REJECTED, REJECTED_PENDING, "canceled")
 OPEN = (PENDING, AUTHORIZED, REJECTED_PENDING)  # the orders that may still take their numbers
 NUMBERS = "phone_numbers"
 PORT_OUT_PENDING, PORTED_OUT = "port-out-pending", "ported-out"
-ANSWER_HOURS = 48
 REVIEW_HOURS = 24
 DEFAULT_REJECTIONS = (
     {"code": 1002, "description": "Invalid PIN", "reason_required": False},
@@ -81,6 +83,21 @@ def _moment(value: Any, field: str) -> str:
         return timestamp(parse_timestamp(str(value)))
     except ValueError:
         raise bad_value(f"'{value}' is not an ISO 8601 date-time.", pointer=f"/{field}") from None
+
+
+def _local(value: Any, field: str) -> str:
+    """A FOC date in the sandbox's form but in the time zone it was given in (assumed: a carrier's FOC
+    date keeps the gaining side's offset), so that its calendar day stays the order's own."""
+    moment = parse_timestamp(_moment(value, field)).astimezone(_zone(str(value)))
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _zone(text: str) -> timezone:
+    try:
+        given = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return timezone.utc
+    return given.tzinfo if isinstance(given.tzinfo, timezone) else timezone.utc
 
 
 def _later(moment: str, hours: float) -> str:
@@ -149,8 +166,8 @@ class Portouts(Collection):
         return stored
 
     def _derived(self, order: Record, fields: Mapping[str, Any]) -> Record:
-        times = {f: _moment(order[f], f) for f in ("created_at", "updated_at", "foc_date", "requested_foc_date")
-                 if order.get(f)}
+        times = {f: _moment(order[f], f) for f in ("created_at", "updated_at") if order.get(f)}
+        times.update({f: _local(order[f], f) for f in ("foc_date", "requested_foc_date") if order.get(f)})
         created = times["created_at"]
         derived: Record = {
             **times, "inserted_at": _moment(fields.get("inserted_at") or created, "inserted_at"),
@@ -159,7 +176,7 @@ class Portouts(Collection):
             "_ported_out_at": fields.get("ported_out_at") and _moment(fields["ported_out_at"], "ported_out_at"),
             "_customer_reference": fields.get("customer_reference"),
             "_rejections": [dict(r) for r in fields.get("rejection_codes", DEFAULT_REJECTIONS)],
-            "_answer_by": _later(created, ANSWER_HOURS),
+            "_answer_by": _later(created, self.settings.portout_answer_hours),
             "_review_until": _later(times["updated_at"], REVIEW_HOURS),
         }
         return derived
@@ -303,7 +320,7 @@ def _next_step(order: Record) -> tuple[str, str] | None:
     if status == PENDING:
         return order["_answer_by"], AUTHORIZED
     if status == AUTHORIZED and (order.get("foc_date") or order.get("requested_foc_date")):
-        return order.get("foc_date") or order["requested_foc_date"], PORTED
+        return _moment(order.get("foc_date") or order["requested_foc_date"], "foc_date"), PORTED
     if status == REJECTED_PENDING:
         return order["_review_until"], REJECTED
     return None
