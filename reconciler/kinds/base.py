@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.errors import ConfigIssue, PartialFailure, ReconcilerError
+from reconciler.kinds import required
 from reconciler.plan import Attention, Change, Op, Step
 
 if TYPE_CHECKING:
@@ -156,8 +157,12 @@ class Kind:
         raise NotImplementedError
 
     def to_api(self, values: dict[str, Any]) -> dict[str, Any]:
-        """A request body from config-shaped values."""
-        return dict(values)
+        """A request body from config-shaped values (fields that steer the tool left out)."""
+        return {k: v for k, v in values.items() if k not in self.control_fields}
+
+    def missing_for_create(self, values: dict[str, Any]) -> list[str]:
+        """Fields the spec's create request requires that a create from `values` would lack."""
+        return required.missing(self.path, self.to_api(values))
 
     def key_of(self, entry: Entry) -> str:
         return str(getattr(entry, self.key_field))
