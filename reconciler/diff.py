@@ -94,6 +94,7 @@ def diff(
         own = kind.diff(entries, live.resources[name], name in prune, ctx)
         if own is None:
             own = KindDiff(diff_kind(kind, entries, live.resources[name], name in prune))
+        kind.review(own, entries, live.resources[name], ctx)
         own.issues.extend(_unresolved(kind, entries, ctx))
         own.issues.extend(_incomplete_creates(kind, own.changes, ctx))
         if kind.sensitive:

@@ -135,7 +135,7 @@ def test_too_many_deletes_are_refused_unless_forced(account: Account, tmp_path: 
 def test_prevent_destroy_blocks_a_replace(account: Account, tmp_path: Path) -> None:
     config = write_config(
         tmp_path, "c.yaml",
-        "access_ips:\n  - ip_address: 203.0.113.10\n    description: new words\n    prevent_destroy: true\n",
+        "access_ips:\n  - ip_address: 203.0.113.10\n    description: new words\n    replace: true\n    prevent_destroy: true\n",
     )
     result = account.run("apply", str(config), "--auto-approve", "--force")
     assert result.exit_code == 1 and "prevent_destroy" in result.stderr

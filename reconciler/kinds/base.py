@@ -198,6 +198,10 @@ class Kind:
         """A kind's own comparison; None means the generic one in diff.py."""
         return None
 
+    def review(self, result: KindDiff, entries: list[Entry], live: list[LiveResource], ctx: DiffContext) -> None:
+        """Filter or add to what the comparison found (a change the kind would rather note, a plan it must
+        refuse); by default, nothing."""
+
     def apply_steps(self, api: Api, steps: list[Step], ctx: ApplyContext) -> None:
         """Carry out consecutive steps of this kind with one op; raise PartialFailure naming what failed."""
         for step in steps:
