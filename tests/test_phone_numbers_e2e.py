@@ -250,8 +250,9 @@ def test_a_config_the_account_cannot_take_is_one_clear_error_before_any_write(tm
         result = account.run("apply", str(config), "--auto-approve", "--force")
         assert result.exit_code == 1 and "Traceback" not in result.output
         expected = {
-            "not owned": "2 phone number(s) in the config are not in the account (the tool manages numbers the account "
-                         "owns; it does not buy them): +13125550001, +13125550002",
+            "not owned": "2 phone number(s) in the config are not in the account: the API confirms the account does "
+                         "not own them (the tool manages numbers the account owns; it does not buy them): "
+                         "+13125550001, +13125550002",
             "not E.164": f"{config}:3:",
             "unknown billing group": f"{config}:3:",
             "unknown address": f"{config}:3:",

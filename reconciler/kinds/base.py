@@ -24,7 +24,7 @@ from reconciler.kinds import required
 from reconciler.plan import Attention, Change, Op, Step
 
 if TYPE_CHECKING:
-    from reconciler.config import Source
+    from reconciler.config import DesiredState, Source
 
 META_FIELDS = frozenset({"prevent_destroy"})
 
@@ -197,6 +197,12 @@ class Kind:
     def diff(self, entries: list[Entry], live: list[LiveResource], prune: bool, ctx: DiffContext) -> KindDiff | None:
         """A kind's own comparison; None means the generic one in diff.py."""
         return None
+
+    def confirm(self, api: Api, entries: list[Entry], live: list[LiveResource], desired: DesiredState) -> KindDiff:
+        """Ask the API what reading the kind does not tell, before a plan is made (is an address valid, does
+        the account own a number the list did not return): notes to show, and issues or errors that stop
+        the plan. By default nothing is asked."""
+        return KindDiff()
 
     def review(self, result: KindDiff, entries: list[Entry], live: list[LiveResource], ctx: DiffContext) -> None:
         """Filter or add to what the comparison found (a change the kind would rather note, a plan it must

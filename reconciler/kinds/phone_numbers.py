@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from pydantic import Field, model_validator
 
 from reconciler.errors import PartialFailure, ReconcilerError
-from reconciler.kinds import number_jobs
+from reconciler.kinds import number_jobs, number_ownership
 from reconciler.kinds.base import Api, ApplyContext, DiffContext, Entry, KindDiff, LiveResource, Names, Reference
 from reconciler.kinds.owned_numbers import (
     VOICE_DEFAULTS,
@@ -149,6 +149,11 @@ class PhoneNumbers(OwnedNumbers):
             yield Reference("billing_groups", entry.billing_group, "billing_group")
         if entry.emergency and entry.emergency.address:
             yield Reference("addresses", entry.emergency.address, "emergency.address")
+
+    def confirm(self, api: Api, entries: list[Entry], live: list[LiveResource], desired: Any) -> KindDiff:
+        """Numbers the list did not return are confirmed with the API before they are called not owned."""
+        listed = {r.key for r in live}
+        return number_ownership.confirm_unlisted(api, [self.key_of(e) for e in entries if self.key_of(e) not in listed])
 
     def diff(self, entries: list[Entry], live: list[LiveResource], prune: bool, ctx: DiffContext) -> KindDiff:
         result = super().diff(entries, live, prune, ctx)
