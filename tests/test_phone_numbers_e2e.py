@@ -208,7 +208,8 @@ def test_an_emergency_address_change_creates_moves_then_deletes_and_no_number_is
         applied = account.run("apply", str(config), "--auto-approve")
         assert applied.exit_code == 0, applied.output
         writes = [f"{r.method} {r.path}" for r in since(account, start) if r.method != "GET"]
-        assert writes == ["POST /v2/addresses", f"POST {JOBS}/update_emergency_settings", f"DELETE /v2/addresses/{old}"]
+        assert writes == ["POST /v2/addresses/actions/validate", "POST /v2/addresses",
+                          f"POST {JOBS}/update_emergency_settings", f"DELETE /v2/addresses/{old}"]
         new = next(a["id"] for a in account.sandbox.state.all("addresses") if a["customer_reference"] == "site-hq")
         assert {n["phone_number"] for n in numbers(account) if n.get("emergency_address_id") == new} == users
         assert broken == []

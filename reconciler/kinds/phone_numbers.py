@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from reconciler.errors import PartialFailure, ReconcilerError
-from reconciler.kinds import number_jobs, number_ownership
+from reconciler.kinds import number_bundles, number_jobs, number_ownership
 from reconciler.kinds.base import Api, ApplyContext, DiffContext, Entry, KindDiff, LiveResource, Names, Reference
 from reconciler.kinds.owned_numbers import (
     VOICE_DEFAULTS,
@@ -72,6 +72,10 @@ class PhoneNumber(NumberEntry):
     external_pin: str | None = Field(
         default=None, description="PIN a gaining carrier must give to port the number away: ${env:NAME} or ${file:PATH} only.")
     release: bool = Field(default=False, description="Release the number (irreversible; apply needs --allow-release).")
+    bundle_id: str | None = Field(default=None, description="The bundle to put the number in (a UUID); the API "
+                                  "never shows it, so it is compared with what the tool last set.")
+
+    _bundle = field_validator("bundle_id", mode="before")(number_bundles.check_bundle_id)
 
 
 class PhoneNumbers(OwnedNumbers):
@@ -85,7 +89,7 @@ class PhoneNumbers(OwnedNumbers):
     export_defaults: ClassVar[dict[str, Any]] = {"hd_voice_enabled": False, "deletion_lock_enabled": False}
     # The API does not show the PIN (null in reads), so a fingerprint of the one the tool set stands in.
     sensitive = frozenset({"external_pin"})
-    fingerprinted = frozenset({"external_pin"})
+    fingerprinted = frozenset({"external_pin", "bundle_id"})  # bundle_id: read nowhere (number_bundles.py)
 
     # --- reading -------------------------------------------------------------------------------------
 
@@ -212,6 +216,7 @@ class PhoneNumbers(OwnedNumbers):
         requests += number_jobs.group_requests("update_emergency_settings", emergency)
         failed = self._run(api, ctx, requests, "numbers updated")
         failed.update(number_jobs.run_messaging_updates(api, profiles))
+        failed.update(number_bundles.set_bundles(api, steps))
         self._finish(steps, ctx, failed)
 
     def _messaging(self, api: Api, step: Step) -> dict[str, str]:
