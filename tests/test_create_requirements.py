@@ -70,3 +70,21 @@ def test_an_existing_provider_is_adopted_by_an_entry_without_settings(tmp_path: 
         result = account.run("plan", str(write_config(tmp_path, "sso.yaml", NO_SETTINGS)))
         assert result.exit_code == 0, result.output
         assert "No changes" in result.stdout
+
+
+ADDRESS_SEED = {"customer_reference": "hq", "first_name": "Ada", "last_name": "Lovelace", "business_name": "Example",
+                "street_address": "600 Congress Avenue", "locality": "Austin", "country_code": "US"}
+
+
+def test_an_existing_address_is_adopted_by_its_name_alone(tmp_path: Path) -> None:
+    with served(Sandbox(api_key=API_KEY, seed={"addresses": [ADDRESS_SEED]})) as account:
+        result = account.run("plan", str(write_config(tmp_path, "a.yaml", "addresses:\n  - name: hq\n")))
+    assert result.exit_code == 0 and "No changes" in result.stdout, result.output
+
+
+def test_a_new_address_needs_every_field_the_create_requires(account: Account, tmp_path: Path) -> None:
+    path = write_config(tmp_path, "a.yaml", "addresses:\n  - name: branch\n    locality: Austin\n")
+    result = account.run("plan", str(path))
+    assert result.exit_code == 1 and f"{path}:2:" in result.stderr
+    assert "creating it needs first_name, last_name, business_name, street_address, country_code" in result.stderr
+    assert account.writes() == []

@@ -37,17 +37,18 @@ ADDRESS_FIELDS = (
 
 class Address(Entry):
     name: str = Field(min_length=1, description="Unique name; stored on the address as customer_reference.")
-    first_name: str
-    last_name: str
-    business_name: str
-    street_address: str
+    # Required to create an address (kinds/required.py), not to adopt one that exists.
+    first_name: str | None = None
+    last_name: str | None = None
+    business_name: str | None = None
+    street_address: str | None = None
     extended_address: str | None = None
-    locality: str = Field(description="City or town.")
+    locality: str | None = Field(default=None, description="City or town.")
     administrative_area: str | None = Field(default=None, description="State, province or region.")
     neighborhood: str | None = None
     borough: str | None = None
     postal_code: str | None = None
-    country_code: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. US.")
+    country_code: str | None = Field(default=None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. US.")
     phone_number: str | None = None
     address_book: bool | None = None
     validate_address: bool | None = None
