@@ -11,6 +11,7 @@ as moving a number to another bundle needs a removal first, the API refuses such
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from reconciler.errors import ReconcilerError
@@ -31,17 +32,17 @@ def check_bundle_id(value: Any) -> Any:
     return value
 
 
-def set_bundles(api: Api, steps: list[Step]) -> dict[str, str]:
-    """Put each number whose change sets bundle_id in its bundle; the numbers that failed, with why."""
+def set_bundles(api: Api, steps: list[Step], progress: Callable[[int, int], None]) -> dict[str, str]:
+    """Put each number whose change sets bundle_id in its bundle, reporting numbers done of total; the
+    numbers that failed, with why."""
+    moving = [s.change for s in steps if any(f.path == "bundle_id" for f in s.change.fields)]
     failed: dict[str, str] = {}
-    for step in steps:
-        change = step.change
-        if not any(f.path == "bundle_id" for f in change.fields):
-            continue
+    for done, change in enumerate(moving, 1):
         bundle = (change.after or {})["bundle_id"]
         try:
             api.patch(BUNDLE_PATH.format(id=change.live_id), {"bundle_id": bundle},
                       what=f"putting {change.key} in bundle {bundle}")
         except ReconcilerError as exc:
             failed[change.key] = exc.message
+        progress(done, len(moving))
     return failed

@@ -216,7 +216,8 @@ class PhoneNumbers(OwnedNumbers):
         requests += number_jobs.group_requests("update_emergency_settings", emergency)
         failed = self._run(api, ctx, requests, "numbers updated")
         failed.update(number_jobs.run_messaging_updates(api, profiles))
-        failed.update(number_bundles.set_bundles(api, steps))
+        failed.update(number_bundles.set_bundles(api, steps, lambda done, total: ctx.progress(
+            self.name, done, total, "numbers put in their bundle")))
         self._finish(steps, ctx, failed)
 
     def _messaging(self, api: Api, step: Step) -> dict[str, str]:
