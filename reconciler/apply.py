@@ -4,13 +4,22 @@ Steps (order.steps) are grouped into batches of one kind and one operation, so a
 for many resources (phone numbers use background jobs). What was done before a failure stays done;
 ApplyError says what was applied, what failed and why, and what was not tried. Because the next plan is
 computed from the account again, a re-run converges.
+
+An interrupt is a stop like a failure. Under `stop_on_signals`, the first SIGINT or SIGTERM (Ctrl-C, a
+cancelled CI job) lets the step in flight finish and be recorded, then stops before the next one; a second
+signal stops at once, and the step in flight is then reported as possibly done. Either way ApplyError lists
+what was applied and what was not.
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import groupby
+from types import FrameType
 
 from reconciler.errors import ApplyError, PartialFailure, ReconcilerError
 from reconciler.kinds import KINDS, Kind
@@ -32,6 +41,44 @@ class Progress:
 
 OnProgress = Callable[[Progress], None]
 OnCreated = Callable[[str, str, str], None]  # (kind, key, live id) of a resource just created
+OnDone = Callable[[list[Step]], None]  # steps just finished (one, or a batch kind's many)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+IN_FLIGHT = "interrupted in flight: it may or may not have taken effect (`plan` shows which)"
+
+
+@dataclass
+class StopRequest:
+    """Set when a signal asks the apply to stop; `reason` names the signal."""
+
+    reason: str | None = None
+
+
+class _Stop(Exception):
+    """Raised between steps once a stop is requested; apply turns it into ApplyError."""
+
+
+@contextmanager
+def stop_on_signals(notify: Callable[[str], None] | None = None) -> Iterator[StopRequest]:
+    """While inside, SIGINT and SIGTERM request a stop after the step in flight (`notify` hears the signal's
+    name); a second one raises KeyboardInterrupt at once. Signals can be caught in the main thread only."""
+    stop = StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        if stop.reason is not None:
+            raise KeyboardInterrupt
+        stop.reason = signal.Signals(signum).name
+        if notify is not None:
+            notify(stop.reason)
+
+    previous = {sig: signal.signal(sig, handle) for sig in STOP_SIGNALS}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
 
 
 @dataclass
@@ -44,6 +91,8 @@ class Context:
     on_progress: OnProgress | None = None
     on_created: OnCreated | None = None
     total: int = 0
+    on_done: OnDone | None = None
+    stop: StopRequest | None = None
     created: dict[tuple[str, str], str] = field(default_factory=dict)
     finished: list[Step] = field(default_factory=list)
     _ids: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -79,31 +128,53 @@ class Context:
     def steps_done(self, steps: list[Step]) -> None:
         """Many steps finished at once (a batch kind reports its own progress)."""
         self.finished.extend(steps)
+        if self.on_done is not None and steps:
+            self.on_done(steps)
 
     def step_done(self, step: Step) -> None:
+        """One step finished; the place an apply that was asked to stop stops."""
         self.finished.append(step)
+        if self.on_done is not None:
+            self.on_done([step])
         if self.on_progress is not None:
             self.on_progress(Progress(step.change.kind, len(self.finished), self.total, step.op.value, step))
+        self.stop_if_asked()
+
+    def stop_if_asked(self) -> None:
+        if self.stop is not None and self.stop.reason is not None:
+            raise _Stop
 
 
 def apply(
     api: Api, plan: Plan, kinds: dict[str, Kind] | None = None, on_progress: OnProgress | None = None,
-    on_created: OnCreated | None = None,
+    on_created: OnCreated | None = None, on_done: OnDone | None = None, stop: StopRequest | None = None,
 ) -> list[Change]:
-    """Run every step of the plan; return the changes applied. Raises ApplyError when a batch fails."""
+    """Run every step of the plan; return the changes applied. Raises ApplyError when a batch fails or the
+    apply is interrupted."""
     kinds = KINDS if kinds is None else kinds
     todo = steps(plan.changes, kinds)
-    ctx = Context(api, plan, kinds, on_progress, on_created, len(todo))
+    ctx = Context(api, plan, kinds, on_progress, on_created, len(todo), on_done=on_done, stop=stop)
     for batch in batches(todo):
         try:
+            ctx.stop_if_asked()
             kinds[batch[0].change.kind].apply_steps(api, batch, ctx)
+        except _Stop:
+            reason = stop.reason if stop is not None else None
+            raise _stopped(ReconcilerError(f"interrupted ({reason})"), [], todo, ctx.finished) from None
+        except KeyboardInterrupt:
+            in_flight = [(s.change, IN_FLIGHT) for s in _unfinished(batch, ctx)[:1]]
+            raise _stopped(ReconcilerError("interrupted"), in_flight, todo, ctx.finished) from None
         except PartialFailure as exc:
             raise _stopped(exc.cause, exc.failures, todo, ctx.finished) from exc
         except ReconcilerError as exc:
-            done = {id(s) for s in ctx.finished}
-            unfinished = [s for s in batch if id(s) not in done]
-            raise _stopped(exc, [(s.change, exc.message) for s in unfinished[:1]], todo, ctx.finished) from exc
+            failed = [(s.change, exc.message) for s in _unfinished(batch, ctx)[:1]]
+            raise _stopped(exc, failed, todo, ctx.finished) from exc
     return list(plan.changes)
+
+
+def _unfinished(batch: list[Step], ctx: Context) -> list[Step]:
+    done = {id(s) for s in ctx.finished}
+    return [s for s in batch if id(s) not in done]
 
 
 def batches(todo: list[Step]) -> Iterator[list[Step]]:
@@ -128,4 +199,4 @@ def _stopped(cause: ReconcilerError, failed: list[tuple[Change, str]], todo: lis
     return ApplyError(cause, applied, failed, pending)
 
 
-__all__ = ["Context", "Progress", "apply", "batches"]
+__all__ = ["Context", "Progress", "StopRequest", "apply", "batches", "stop_on_signals"]

@@ -104,6 +104,7 @@ class TelnyxClient:
         backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         api_key = _usable_key(api_key)
         self.base_url = check_base_url(base_url) if transport is None else base_url.rstrip("/")
@@ -111,6 +112,7 @@ class TelnyxClient:
         self.max_retries = max_retries
         self.backoff = backoff
         self.sleep = sleep
+        self.monotonic = monotonic  # the clock of the rate-limit window (injected by tests, with `sleep`)
         self.rng = rng or random.Random()
         self.requests_sent = 0
         self._slots = threading.BoundedSemaphore(self.max_in_flight)
@@ -266,13 +268,13 @@ class TelnyxClient:
             return
         with self._lock:
             self._budget = remaining - (self._in_flight - 1)
-            self._window_ends = time.monotonic() + reset
+            self._window_ends = self.monotonic() + reset
 
     def _take_from_window(self) -> None:
         """Spend one request of the window; when it has none left, wait for its reset (holding the slot, so
         no other request goes out meanwhile). Past the reset the window is unknown until the next answer."""
         with self._lock:
-            now = time.monotonic()
+            now = self.monotonic()
             if self._budget is None or now >= self._window_ends:
                 return
             if self._budget > 0:

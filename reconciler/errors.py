@@ -106,9 +106,14 @@ class ApplyError(ReconcilerError):
         self.applied = applied
         self.failed = failed
         self.pending = pending
-        where = failed[0][0].address if len(failed) == 1 else f"{len(failed)} changes"
+        if len(failed) == 1:
+            message = f"apply stopped at {failed[0][0].address}: {cause.message}"
+        elif failed:
+            message = f"apply stopped: {len(failed)} changes failed"
+        else:  # interrupted between two steps
+            message = f"apply stopped: {cause.message}"
         super().__init__(
-            f"apply stopped at {where}: {cause.message}" if len(failed) == 1 else f"apply stopped: {where} failed",
+            message,
             f"{len(applied)} change(s) applied, {len(failed)} failed, {len(pending)} not tried. "
             "Run `plan` again: it shows exactly what is left, and `apply` converges from here.",
         )

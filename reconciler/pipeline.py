@@ -4,26 +4,28 @@
     fetch_live(api, kind names)    -> LiveState        (kinds.*.fetch through client.py)
     make_plan(desired, live)       -> Plan             (diff.py, order.py)
     check_plan(plan, desired)      refuses unsafe plans (plan.py)
+    apply_lock(desired, paths)     one apply at a time per config and state file (lock.py)
     apply_plan(api, plan)          -> changes applied  (apply.py)
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 
-from reconciler import config
-from reconciler.apply import OnProgress, apply
+from reconciler import config, lock
+from reconciler.apply import OnProgress, StopRequest, apply
 from reconciler.config import DesiredState
 from reconciler.diff import LiveState, diff
-from reconciler.errors import ApplyError, ConfigError, ConfigIssue, PlanError, ReconcilerError, StalePlanError
+from reconciler.errors import ConfigError, ConfigIssue, PlanError, ReconcilerError, StalePlanError
 from reconciler.kinds import KINDS, LiveResource
 from reconciler.kinds.base import Api, KindDiff
 from reconciler.order import order_changes
-from reconciler.plan import Action, Attention, Change, Plan, check_safety
+from reconciler.plan import Attention, Change, Op, Plan, Step, check_safety
 from reconciler.state import Fingerprints, load_fingerprints, state_key
 
 GC_BATCH = 100_000  # allocations between young collections while a large account is loaded or compared
@@ -156,35 +158,39 @@ def open_state(desired: DesiredState, api_key: str) -> Fingerprints | None:
     return load_fingerprints(desired.state_path, state_key(api_key))
 
 
+def apply_lock(desired: DesiredState, paths: Sequence[str], timeout: float = 0.0) -> AbstractContextManager[None]:
+    """The lock an apply of this config holds from before it reads the account until it ends (lock.py):
+    beside the state file, or, for a config without one, in the config's directory."""
+    first = Path(paths[0]) if paths else Path(desired.files[0])
+    return lock.held(lock.lock_path(desired.state_path, first if first.is_dir() else first.parent), timeout)
+
+
 def check_plan(plan: Plan, desired: DesiredState, force: bool = False, allow_release: bool = False) -> None:
     check_safety(plan, desired.settings.safety.limits(), force, allow_release)
 
 
 def apply_plan(
-    api: Api, plan: Plan, on_progress: OnProgress | None = None, fingerprints: Fingerprints | None = None
+    api: Api, plan: Plan, on_progress: OnProgress | None = None, fingerprints: Fingerprints | None = None,
+    stop: StopRequest | None = None,
 ) -> list[Change]:
-    """Apply, recording a fingerprint of each write-only value written (state.py); the state file is saved
-    even when the apply stops part way, so what was written is known."""
+    """Apply, recording a fingerprint of each write-only value written (state.py). The state file is saved
+    as each write is confirmed, so a crash or an interrupt loses at most the record of the request in flight."""
     if fingerprints is None:
-        return apply(api, plan, on_progress=on_progress)
+        return apply(api, plan, on_progress=on_progress, stop=stop)
     writes = {(c.kind, c.key): c for c in plan.changes if c.after is not None and KINDS[c.kind].fingerprinted}
 
     def created(kind: str, key: str, live_id: str) -> None:
         if (kind, key) in writes:
             _remember(fingerprints, writes[(kind, key)], live_id)
+            fingerprints.save()
 
-    applied: list[Change] = []
-    try:
-        applied = apply(api, plan, on_progress=on_progress, on_created=created)
-    except ApplyError as exc:
-        applied = exc.applied
-        raise
-    finally:
-        for change in applied:
-            if change.action is Action.UPDATE and _sets_write_only(change):
-                _remember(fingerprints, change, str(change.live_id))
+    def done(finished: list[Step]) -> None:
+        for step in finished:
+            if step.op is Op.UPDATE and _sets_write_only(step.change):
+                _remember(fingerprints, step.change, str(step.change.live_id))
         fingerprints.save()
-    return applied
+
+    return apply(api, plan, on_progress=on_progress, on_created=created, on_done=done, stop=stop)
 
 
 def _sets_write_only(change: Change) -> bool:

@@ -12,6 +12,11 @@ The key is TELNYX_RECONCILER_STATE_KEY when set, else one derived from the API k
 file says nothing about the values, not even whether two secrets share one, so it may live in git or a
 CI cache. A new key (a rotated API key) makes every record unverified, which is safe: see
 kinds/integration_secrets.py for what a plan does then.
+
+Apply saves the file after each confirmed write, so a crash (even SIGKILL) loses at most the record of the
+request in flight. Each save is atomic (a temporary file, fsync, rename, fsync of the directory) and merges:
+it re-reads the file and lays this run's own records and removals over it, so records written meanwhile by
+another process are kept.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import hashlib
 import hmac
 import json
 import os
+import tempfile
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +47,7 @@ class Fingerprints:
     key: bytes = field(repr=False)
     records: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     dirty: bool = False
+    changes: dict[tuple[str, str], dict[str, str] | None] = field(default_factory=dict)  # this run's, for the merge
 
     def of(self, kind: str, key: str, material: dict[str, Any]) -> str:
         message = json.dumps([kind, key, material], sort_keys=True, separators=(",", ":")).encode()
@@ -52,23 +60,78 @@ class Fingerprints:
         return record.get("fingerprint")
 
     def record(self, kind: str, key: str, live_id: str, fingerprint: str) -> None:
-        self.records.setdefault(kind, {})[key] = {"id": live_id, "fingerprint": fingerprint}
-        self.dirty = True
+        self._set(kind, key, {"id": live_id, "fingerprint": fingerprint})
 
     def forget(self, kind: str, key: str) -> None:
-        if self.records.get(kind, {}).pop(key, None) is not None:
-            self.dirty = True
+        if key in self.records.get(kind, {}):
+            self._set(kind, key, None)
+
+    def _set(self, kind: str, key: str, record: dict[str, str] | None) -> None:
+        _put(self.records, kind, key, record)
+        self.changes[(kind, key)] = record
+        self.dirty = True
 
     def save(self) -> None:
-        """Write the file if anything changed (atomically: a crash never leaves half a file)."""
+        """Write this run's records and removals over what the file holds now, if there are any."""
         if self.path is None or not self.dirty:
             return
-        document = {"format": STATE_FORMAT, "format_version": STATE_VERSION, "fingerprints": self.records}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_name(self.path.name + ".tmp")
-        partial.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        partial.replace(self.path)
-        self.dirty = False
+        merged = _records_on_disk(self.path, self.records)
+        for (kind, key), record in self.changes.items():
+            _put(merged, kind, key, record)
+        document = {"format": STATE_FORMAT, "format_version": STATE_VERSION, "fingerprints": merged}
+        try:
+            write_atomically(self.path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+        except OSError as exc:
+            raise ReconcilerError(f"{self.path}: the state file cannot be written ({exc})", _HINT) from None
+        self.records, self.changes, self.dirty = merged, {}, False
+
+
+def _put(records: dict[str, dict[str, dict[str, str]]], kind: str, key: str, record: dict[str, str] | None) -> None:
+    if record is None:
+        records.get(kind, {}).pop(key, None)
+    else:
+        records.setdefault(kind, {})[key] = record
+
+
+def _records_on_disk(path: Path, fallback: dict[str, dict[str, dict[str, str]]]) -> dict[str, dict[str, dict[str, str]]]:
+    """The records in the file now; this run's view when the file is gone or no longer readable (it is
+    then written whole again, which loses nothing that could still be read)."""
+    try:
+        if path.exists():
+            return load_fingerprints(path, b"").records
+    except ReconcilerError:
+        pass
+    return {kind: dict(keys) for kind, keys in fallback.items()}
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text` so that a crash at any moment leaves the old file or the new one, whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(partial)
+        raise
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable; some platforms and filesystems cannot open a directory, which is fine."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def state_key(api_key: str, environ: dict[str, str] | None = None) -> bytes:

@@ -11,6 +11,8 @@ import pytest
 import telnyx
 from support import API_KEY, EXAMPLES, Account, write_config
 
+from reconciler.config import load_desired
+from reconciler.kinds import KINDS
 from reconciler.sandbox import Sandbox, generate_account
 
 CONFIG = str(EXAMPLES / "config")
@@ -85,6 +87,15 @@ def test_export_of_an_untouched_account_adopts_it(account: Account, tmp_path: Pa
     exported = tmp_path / "adopt.yaml"
     assert account.run("export", "--out", str(exported)).exit_code == 0
     assert account.run("plan", str(exported), "--detailed-exitcode").exit_code == 0
+    desired = load_desired([str(exported)], {})
+    keys = {name: [KINDS[name].key_of(e) for e in entries] for name, entries in desired.entries.items() if entries}
+    assert keys == {  # every owned resource of the seed, and only those (Grace's address has no reference)
+        "billing_groups": ["Engineering", "Marketing"],
+        "access_ips": ["203.0.113.10"],
+        "addresses": ["hq"],
+        "phone_numbers": ["+13125550101", "+13125550102", "+13125550103"],
+    }
+    assert desired.entries["access_ips"][0].description == "Old office VPN"
 
 
 def test_json_and_markdown_plans(account: Account) -> None:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import API_KEY, Account, write_config
+from support import API_KEY, EXAMPLES, Account, write_config
 
 BAD_CONFIGS = {
     "malformed YAML": ("billing_groups:\n  - name: Ops\n  - name: [oops\n", 3, "invalid YAML"),
@@ -21,6 +21,7 @@ BAD_CONFIGS = {
     "unknown prune kind": ("reconciler:\n  prune: [billing_group]\n", 2, "unknown kind"),
     "not a list": ("billing_groups:\n  name: A\n", 1, "must be a list of entries"),
 }
+CONFIG = str(EXAMPLES / "config")  # absolute: the tests run from any directory
 
 
 @pytest.mark.parametrize("case", sorted(BAD_CONFIGS))
@@ -37,19 +38,19 @@ def test_bad_config_is_refused_before_any_request(account: Account, tmp_path: Pa
 
 
 def test_validate_accepts_the_examples(account: Account) -> None:
-    result = account.run("validate", "examples/config")
+    result = account.run("validate", CONFIG)
     assert result.exit_code == 0 and "Valid: 8 resource(s) in 7 file(s)." in result.stdout
     assert account.request_count() == 0
 
 
 def test_an_unknown_target_is_a_usage_error(account: Account) -> None:
-    result = account.run("plan", "examples/config", "--target", "billing_group:x")
+    result = account.run("plan", CONFIG, "--target", "billing_group:x")
     assert result.exit_code == 1 and "unknown kind 'billing_group'" in result.stderr
     assert account.request_count() == 0
 
 
 def test_a_missing_api_key_is_named(account: Account) -> None:
-    result = account.run("plan", "examples/config", env={"TELNYX_API_KEY": ""})
+    result = account.run("plan", CONFIG, env={"TELNYX_API_KEY": ""})
     assert result.exit_code == 1 and "TELNYX_API_KEY is not set" in result.stderr
 
 
@@ -65,12 +66,12 @@ def test_the_installed_console_script_keeps_the_contract(account: Account, tmp_p
     invalid = subprocess.run([str(script), "plan", str(bad)], capture_output=True, text=True, env=env, timeout=60)
     assert invalid.returncode == 1 and f"{bad}:2:" in invalid.stderr and "Traceback" not in invalid.stderr
     changes = subprocess.run(
-        [str(script), "plan", "examples/config", "--detailed-exitcode"], capture_output=True, text=True, env=env, timeout=60
+        [str(script), "plan", CONFIG, "--detailed-exitcode"], capture_output=True, text=True, env=env, timeout=60
     )
     assert changes.returncode == 2, changes.stderr
     assert API_KEY not in changes.stdout + changes.stderr
     debug = subprocess.run(
-        [str(script), "--debug", "plan", "examples/config"], capture_output=True, text=True, env=env, timeout=60
+        [str(script), "--debug", "plan", CONFIG], capture_output=True, text=True, env=env, timeout=60
     )
     assert debug.returncode == 0 and "GET /billing_groups -> 200" in debug.stderr
     assert API_KEY not in debug.stdout + debug.stderr

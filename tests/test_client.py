@@ -78,6 +78,7 @@ class FakeAccount:
         self.faults: list[Fault] = []
         self.sleeps: list[float] = []
         self.timeline: list[str] = []
+        self.clock = 0.0
         self.pause = pause
         self.rate_limit = rate_limit
         self.window_left = rate_limit or 0
@@ -96,13 +97,20 @@ class FakeAccount:
         settings: dict[str, Any] = {
             "transport": httpx.MockTransport(self.handle),
             "sleep": self.sleep,
+            "monotonic": self.monotonic,
             "rng": random.Random(0),
             **options,
         }
         return TelnyxClient(settings.pop("api_key", API_KEY), BASE_URL, **settings)
 
+    def monotonic(self) -> float:
+        """The client's clock, as on a loaded machine: 100 ms pass between any two readings."""
+        self.clock += 0.1
+        return self.clock
+
     def sleep(self, seconds: float) -> None:
         """The client's sleep: recorded, never waited; a wait as long as the reset refills the window."""
+        self.clock += seconds
         self.sleeps.append(seconds)
         self.timeline.append(f"sleep {seconds:.1f}")
         if seconds >= 1.5:
@@ -586,8 +594,9 @@ def test_an_exhausted_rate_limit_window_is_waited_out_before_the_next_request() 
     for _ in range(3):
         client.get(GROUPS)
 
-    assert account.timeline == [f"GET /v2{GROUPS}", f"GET /v2{GROUPS}", "sleep 2.0", f"GET /v2{GROUPS}"]
-    assert 1.5 < account.sleeps[0] <= 2.0
+    # the window reset 2 s after the second answer, read one clock reading (100 ms) before the third request
+    assert account.timeline == [f"GET /v2{GROUPS}", f"GET /v2{GROUPS}", "sleep 1.9", f"GET /v2{GROUPS}"]
+    assert account.sleeps == [pytest.approx(1.9)]
 
 
 def test_a_window_with_requests_left_is_not_waited_for() -> None:

@@ -12,7 +12,7 @@ from reconciler.errors import StalePlanError, UnsafePlanError
 from reconciler.kinds import LiveResource
 from reconciler.order import steps
 from reconciler.plan import Op
-from reconciler.pipeline import Target, make_plan, verify_saved
+from reconciler.pipeline import Target, check_plan, make_plan, verify_saved
 from reconciler.plan import Action, Plan, SafetyLimits, check_safety
 
 ADDRESS = dict(
@@ -143,7 +143,52 @@ def test_too_many_deletes_are_refused_unless_forced(tmp_path: Path) -> None:
 
 def test_small_kinds_are_below_the_threshold_floor(tmp_path: Path) -> None:
     desired = desired_from(tmp_path, "reconciler:\n  prune: [billing_groups]\nbilling_groups: []\n")
-    check_safety(make_plan(desired, live(billing_groups=[group(f"g{i}") for i in range(9)])), SafetyLimits())
+    plan = make_plan(desired, live(billing_groups=[group(f"g{i}") for i in range(9)]))
+    assert plan.summary()["delete"] == 9
+    check_safety(plan, SafetyLimits())  # 9 live: below the floor of 10, so deleting all of them is allowed
+    with pytest.raises(UnsafePlanError, match="9 of 9 would be deleted"):
+        check_safety(plan, SafetyLimits(min_existing=9))
+
+
+def providers_renamed(count: int, changed: int) -> tuple[str, LiveState]:
+    """A config of `count` SSO providers whose first `changed` names differ from the account's."""
+    keys = [f"idp-{i}" for i in range(count)]
+    config = "sso_providers:\n" + "".join(
+        f"  - short_name: {key}\n    name: {'New' if i < changed else 'Same'}\n" for i, key in enumerate(keys)
+    )
+    account = live(sso_providers=[LiveResource(key, f"id-{key}", {"short_name": key, "name": "Same"}) for key in keys])
+    return config, account
+
+
+@pytest.mark.parametrize(("changed", "refused"), [(3, False), (4, True)])
+def test_too_many_updates_are_refused_unless_forced(tmp_path: Path, changed: int, refused: bool) -> None:
+    config, account = providers_renamed(10, changed)
+    plan = make_plan(desired_from(tmp_path, config), account)
+    assert plan.summary()["update"] == changed and plan.summary()["replace"] == 0
+    if refused:
+        with pytest.raises(UnsafePlanError, match=f"{changed} of 10 would be updated"):
+            check_safety(plan, SafetyLimits())
+        check_safety(plan, SafetyLimits(), force=True)
+    else:
+        check_safety(plan, SafetyLimits())  # 30 %: at the threshold, not above it
+
+
+def test_the_update_threshold_is_read_from_reconciler_safety(tmp_path: Path) -> None:
+    config, account = providers_renamed(10, 4)
+    strict = desired_from(tmp_path, "reconciler:\n  safety:\n    update_threshold: 0.1\n" + config)
+    with pytest.raises(UnsafePlanError, match="more than 10%"):
+        check_plan(make_plan(strict, account), strict)
+    relaxed = desired_from(tmp_path, "reconciler:\n  safety:\n    update_threshold: 0.5\n" + config)
+    check_plan(make_plan(relaxed, account), relaxed)
+
+
+def test_a_saved_plan_is_refused_when_a_value_changed_after_review(tmp_path: Path) -> None:
+    reviewed = make_plan(desired_from(tmp_path, "access_ips:\n  - ip_address: 203.0.113.5\n    description: office\n"), live(access_ips=[]))
+    changed = make_plan(desired_from(tmp_path, "access_ips:\n  - ip_address: 203.0.113.5\n    description: anywhere\n"), live(access_ips=[]))
+    assert [(c.kind, c.key, c.action) for c in reviewed.changes] == [(c.kind, c.key, c.action) for c in changed.changes]
+    assert reviewed.checksum != changed.checksum
+    with pytest.raises(StalePlanError, match=r"access_ips\[203.0.113.5\]"):
+        verify_saved(reviewed, changed)
 
 
 def test_prevent_destroy_refuses_a_replace_even_with_force(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ check every request and answer against the OpenAPI subset; the 10,000-number one
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import threading
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml_rs
 from support import API_KEY, Account, served, write_config
@@ -127,6 +129,7 @@ def test_an_export_names_billing_groups_addresses_and_profiles_and_plans_clean(t
     ("    voice: {usage_payment_method: channel}\n", {"/v2/phone_numbers/voice"}),
     ("    messaging: {messaging_product: A2P}\n", {"/v2/phone_numbers/messaging"}),
     ("    messaging: {messaging_profile_id: null}\n", set()),  # the profile is on the numbers list itself
+    ("    voice: {caller_id_name_enabled: true}\n", set()),  # only /phone_numbers carries it
 ])
 def test_reads_are_the_list_pages_the_config_needs_and_pages_are_concurrent(
     tmp_path: Path, settings: str, extra_lists: set[str],
@@ -404,3 +407,73 @@ def test_an_export_of_numbers_alone_still_names_their_billing_groups_and_address
         assert {e.get("billing_group") for e in entries} >= {"Engineering", "Sales", "Support"}
         assert any(e.get("emergency", {}).get("address") == "site-hq" for e in entries)
         assert account.run("plan", str(path), "--detailed-exitcode").exit_code == 0
+
+
+def test_caller_id_name_is_written_with_the_voice_settings_and_read_where_the_api_sends_it(tmp_path: Path) -> None:
+    with numbers_account(30) as account:
+        chosen = [n["phone_number"] for n in active(account)][:3]
+        entries = "".join(f"  - phone_number: '{n}'\n    voice: {{caller_id_name_enabled: true, usage_payment_method: channel}}\n"
+                          for n in chosen)
+        config = write_config(tmp_path, "c.yaml", "phone_numbers:\n" + entries)
+        applied = account.run("apply", str(config), "--auto-approve")
+        assert applied.exit_code == 0, applied.output
+        stored = {n["phone_number"]: n for n in numbers(account)}
+        assert all(stored[n].get("caller_id_name_enabled") is True for n in chosen)
+        again = account.run("plan", str(config), "--detailed-exitcode")
+        assert again.exit_code == 0, again.output  # no change planned on every run
+        account.sandbox.state.replace("phone_numbers", stored[chosen[0]]["id"],
+                                      {**stored[chosen[0]], "caller_id_name_enabled": False})
+        drift = account.run("plan", str(config), "--detailed-exitcode")
+        assert drift.exit_code == 2 and "voice.caller_id_name_enabled: false -> true" in drift.stdout
+
+
+def test_a_profile_move_and_a_product_change_on_the_same_numbers_both_stay(tmp_path: Path) -> None:
+    with numbers_account(60) as account:
+        chosen = [n for n in active(account) if not n["phone_number"].startswith("+18")][:4]
+        profile = "4001767e-ce0f-4cae-9d5f-0d5e636e7809"
+        entries = "".join(f"  - phone_number: '{n['phone_number']}'\n"
+                          f"    messaging: {{messaging_profile_id: {profile}, messaging_product: P2P}}\n" for n in chosen)
+        config = write_config(tmp_path, "c.yaml", "phone_numbers:\n" + entries)
+        bodies = record_bodies(account.sandbox, "/v2/messaging_numbers_bulk_updates")
+        applied = account.run("apply", str(config), "--auto-approve")
+        assert applied.exit_code == 0, applied.output
+        assert [b.get("assign_only") for b in bodies] == [True]  # the profile alone is meant to change
+        writes = account.writes()
+        assert writes[0] == "POST /v2/messaging_numbers_bulk_updates" and len(writes) == 1 + len(chosen)
+        stored = {n["phone_number"]: n for n in numbers(account)}
+        assert all((stored[n["phone_number"]].get("messaging_profile_id"), stored[n["phone_number"]].get(
+            "messaging_product")) == (profile, "P2P") for n in chosen)
+        assert account.run("plan", str(config), "--detailed-exitcode").exit_code == 0
+
+
+def record_bodies(sandbox: Sandbox, path: str) -> list[dict[str, Any]]:
+    """The JSON bodies of the POSTs to `path`, as they arrive."""
+    bodies: list[dict[str, Any]] = []
+    handle = sandbox.handle
+
+    def recording(method: str, at: str, query: Sequence[tuple[str, str]], headers: Mapping[str, str],
+                  body: bytes) -> SandboxResponse:
+        if method == "POST" and at == path:
+            bodies.append(json.loads(body))
+        return handle(method, at, query, headers, body)
+
+    sandbox.handle = recording  # type: ignore[method-assign]
+    return bodies
+
+
+def test_apply_waits_for_room_when_jobs_started_elsewhere_fill_the_limit(tmp_path: Path) -> None:
+    with numbers_account(60, job_seconds=0.1, job_seconds_per_number=0.05) as account:
+        plain = [n["phone_number"] for n in active(account)]
+        with httpx.Client(transport=account.sandbox.transport(), base_url="http://sandbox.local/v2",
+                          headers={"Authorization": f"Bearer {API_KEY}"}) as portal:
+            for _ in range(20):  # another client's 20 unfinished update jobs (the API's limit), of seconds each
+                started = portal.post(f"{JOBS[3:]}/update_phone_numbers",
+                                      json={"phone_numbers": plain[-50:], "customer_reference": "portal"})
+                assert started.status_code == 202, started.text
+        config = write_config(tmp_path, "c.yaml", "phone_numbers:\n" + "".join(
+            f"  - phone_number: '{n}'\n    tags: [waited]\n" for n in plain[:3]))
+        applied = account.run("apply", str(config), "--auto-approve")
+        assert applied.exit_code == 0, applied.output
+        assert any(r.status == 422 and r.path == f"{JOBS}/update_phone_numbers" for r in account.sandbox.requests)
+        stored = {n["phone_number"]: n for n in numbers(account)}
+        assert all(stored[n].get("tags") == ["waited"] for n in plain[:3])

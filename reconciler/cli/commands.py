@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import click
 
 from reconciler import config, pipeline, render
+from reconciler.apply import stop_on_signals
 from reconciler.cli.app import (
     EXIT_CHANGES,
     EXIT_OK,
@@ -69,15 +72,25 @@ def plan(
     return EXIT_CHANGES if detailed_exitcode and not the_plan.empty else EXIT_OK
 
 
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    match = re.fullmatch(r"(\d{1,6}(?:\.\d+)?)([sm]?)", value.strip())
+    if match is None:
+        raise click.BadParameter(f"{value!r} is not a duration: give seconds or minutes, such as 0, 30s or 5m")
+    return float(match[1]) * (60 if match[2] == "m" else 1)
+
+
 @cli.command()
 @click.argument("config", nargs=-1, type=click.Path())
 @click.option("--auto-approve", is_flag=True, help="Apply without asking.")
 @click.option("--allow-release", is_flag=True, help="Allow releasing phone numbers marked `release: true` (irreversible).")
 @target_option
 @force_option
+@click.option("--lock-timeout", default="0", callback=_duration, metavar="DURATION",
+              help="Wait this long (30s, 5m) for another apply of the config to finish; default: refuse at once.")
 @click.pass_obj
 def apply(
-    settings: Settings, config: tuple[str, ...], auto_approve: bool, allow_release: bool, targets: tuple[str, ...], force: bool
+    settings: Settings, config: tuple[str, ...], auto_approve: bool, allow_release: bool, targets: tuple[str, ...], force: bool,
+    lock_timeout: float,
 ) -> int:
     """Make the account match the config, or apply a saved PLANFILE exactly."""
     saved = _read_planfile(Path(config[0])) if len(config) == 1 and Path(config[0]).is_file() else None
@@ -85,6 +98,7 @@ def apply(
         config, targets, force = tuple(saved["config"]), tuple(saved["targets"]), bool(saved["force"])
     parsed = [pipeline.Target.parse(t) for t in targets]
     desired = load_config(config)
+    click.get_current_context().with_resource(pipeline.apply_lock(desired, config, lock_timeout))
     fingerprints = state_for(desired)
     with api_client(settings) as client:
         the_plan = pipeline.plan_from_account(client, desired, parsed, fingerprints)
@@ -99,9 +113,16 @@ def apply(
         pipeline.check_plan(the_plan, desired, force, allow_release)
         if saved is None and not auto_approve:
             _confirm()
-        done = pipeline.apply_plan(client, the_plan, on_progress=show_progress, fingerprints=fingerprints)
+        with stop_on_signals(_stopping) as stop:
+            done = pipeline.apply_plan(client, the_plan, show_progress, fingerprints, stop)
     click.echo(f"Apply complete: {len(done)} change(s) applied.")
     return EXIT_OK
+
+
+def _stopping(signal_name: str) -> None:
+    """Said from the signal handler; a signal that lands while stderr is being written cannot write to it."""
+    with suppress(RuntimeError):  # a reentrant write to the same buffer
+        click.echo(f"{signal_name}: stopping after the request in flight (send it again to stop at once).", err=True)
 
 
 def _confirm() -> None:

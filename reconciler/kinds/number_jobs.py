@@ -2,7 +2,9 @@
 
 Each request sets one value for all its numbers; a job's answer names the numbers that succeeded and,
 for each that failed, why. At most as many jobs of a type are unfinished at once as the API allows; the
-others are submitted as those finish. Polling waits until the job's own estimate of completion (`etc`)
+others are submitted as those finish. Jobs started elsewhere count towards the API's limit too: when it
+refuses a job for that, the job waits (for one of the tool's own to finish, else a back-off) and is
+submitted again. Polling waits until the job's own estimate of completion (`etc`)
 before the first look, then backs off; when several jobs are due, one list call reads up to 250 at once.
 Submitting a job is not idempotent in the API's sense, but every job this tool sends sets values, so a
 retried submission has the same effect as one.
@@ -11,6 +13,8 @@ retried submission has the same effect as one.
 from __future__ import annotations
 
 import json
+import logging
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -18,9 +22,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ApiError, ReconcilerError, UnprocessableError
 from reconciler.kinds.base import Api
 
+log = logging.getLogger("reconciler.jobs")
 MAX_NUMBERS_PER_JOB = 1000
 JOBS_PATH = "/phone_numbers/jobs"
 MESSAGING_BULK_PATH = "/messaging_numbers_bulk_updates"
@@ -92,39 +97,102 @@ def run_jobs(
     job, and say which numbers succeeded and which failed."""
     outcome = JobOutcome()
     total = sum(len(r.numbers) for r in requests)
-    waiting = deque((r.endpoint, body) for r in requests for body in r.chunks())
+    queue = _Submissions(deque((r.endpoint, body) for r in requests for body in r.chunks()))
     running: dict[str, _Running] = {}
     deadline = now() + GIVE_UP_AFTER
-    _submit(api, waiting, running, outcome, now())
-    while running:
-        sleep(max(0.0, min(job.next_look for job in running.values()) - now()))
+    queue.submit(api, running, outcome, now())
+    while running or queue.waiting:
+        sleep(max(0.0, min([job.next_look for job in running.values()] + [queue.next_try()]) - now()))
         for job in _poll(api, running, outcome, now()):
-            _record(job, running.pop(job["id"]), outcome)
+            finished = running.pop(job["id"])
+            _record(job, finished, outcome)
+            queue.freed(finished.type)
             if on_progress is not None:
                 on_progress(len(outcome.succeeded) + len(outcome.failed), total)
-        _submit(api, waiting, running, outcome, now())
-        if now() > deadline and running:
+        queue.submit(api, running, outcome, now())
+        if now() > deadline and (running or queue.waiting):
             raise ReconcilerError(
-                f"{len(running) + len(waiting)} phone number job(s) did not finish within {GIVE_UP_AFTER / 60:.0f} minutes",
+                f"{len(running) + len(queue.waiting)} phone number job(s) did not finish within {GIVE_UP_AFTER / 60:.0f} minutes",
                 "They may still complete; run `plan` later to see what is left.",
             )
     return outcome
 
 
-def _submit(api: Api, waiting: deque[tuple[str, dict[str, Any]]], running: dict[str, _Running], outcome: JobOutcome,
-            at: float) -> None:
-    """Submit waiting jobs, in order, while their type has room among the unfinished ones."""
-    while waiting:
-        endpoint, body = waiting[0]
-        if sum(1 for job in running.values() if job.type == endpoint) >= MAX_UNFINISHED[endpoint]:
+class _Submissions:
+    """Jobs waiting to be submitted, in order. A type waits while the tool's own unfinished jobs of it are
+    at the API's limit, and after the API refuses one for too many unfinished jobs (jobs started in the
+    portal or by other tools count too): until one of the tool's jobs of that type finishes, or a
+    back-off has passed. Any other refusal fails that job's numbers; an error that is not a refusal
+    stops submitting (the rest fail as not submitted) while the jobs already running are watched to the end."""
+
+    def __init__(self, waiting: deque[tuple[str, dict[str, Any]]]) -> None:
+        self.waiting = waiting
+        self._retry_at: dict[str, float] = {}
+        self._backoff: dict[str, float] = {}
+
+    def next_try(self) -> float:
+        """When the first waiting job may be tried again (infinity when only a finishing job can free room)."""
+        if not self.waiting:
+            return math.inf
+        return self._retry_at.get(self.waiting[0][0], math.inf)
+
+    def freed(self, endpoint: str) -> None:
+        self._retry_at.pop(endpoint, None)
+        self._backoff.pop(endpoint, None)
+
+    def submit(self, api: Api, running: dict[str, _Running], outcome: JobOutcome, at: float) -> None:
+        while self.waiting:
+            endpoint, body = self.waiting[0]
+            mine = sum(1 for job in running.values() if job.type == endpoint)
+            if mine >= MAX_UNFINISHED[endpoint] or self._retry_at.get(endpoint, 0.0) > at:
+                return
+            try:
+                job = api.post(f"{JOBS_PATH}/{endpoint}", body, what=f"submitting a {endpoint} job")
+            except UnprocessableError as exc:
+                if not _too_many_jobs(exc):
+                    self.waiting.popleft()
+                    outcome.failed.update({n: exc.message for n in body["phone_numbers"]})
+                    continue
+                self._wait_for_room(endpoint, at, mine)
+                return
+            except ApiError as exc:
+                self._stop(exc, outcome)
+                return
+            self.waiting.popleft()
+            self.freed(endpoint)
+            _start(job, endpoint, body, running, outcome, at)
+
+    def _wait_for_room(self, endpoint: str, at: float, mine: int) -> None:
+        """Too many unfinished jobs: the next try is when one of the tool's own finishes, or, with none
+        running, after a back-off (the others' jobs finish on their own)."""
+        log.info("%s: the account has as many unfinished jobs as the API allows; waiting for room", endpoint)
+        if mine:
+            self._retry_at[endpoint] = math.inf
             return
-        waiting.popleft()
-        job = api.post(f"{JOBS_PATH}/{endpoint}", body, what=f"submitting a {endpoint} job")
-        etc = _epoch(job.get("etc"), at)
-        # The first look is when the job itself expects to be done; a clock far off is not trusted.
-        first = at + min(max(etc - at, MIN_FIRST_WAIT), GIVE_UP_AFTER)
-        running[job["id"]] = _Running(job["id"], endpoint, body["phone_numbers"], first)
-        outcome.jobs += 1
+        wait = self._backoff.get(endpoint, FIRST_WAIT)
+        self._retry_at[endpoint] = at + wait
+        self._backoff[endpoint] = min(wait * 2, MAX_WAIT)
+
+    def _stop(self, error: ApiError, outcome: JobOutcome) -> None:
+        outcome.failed.update({n: error.message for n in self.waiting.popleft()[1]["phone_numbers"]})
+        for _, body in self.waiting:
+            outcome.failed.update({n: f"not submitted after an earlier error: {error.message}"
+                                   for n in body["phone_numbers"]})
+        self.waiting.clear()
+
+
+def _too_many_jobs(error: UnprocessableError) -> bool:
+    """The API's refusal for too many pending or in-progress jobs (the spec's examples word it so)."""
+    return any("pending or in progress job" in p.detail.lower() for p in error.problems)
+
+
+def _start(job: dict[str, Any], endpoint: str, body: dict[str, Any], running: dict[str, _Running],
+           outcome: JobOutcome, at: float) -> None:
+    etc = _epoch(job.get("etc"), at)
+    # The first look is when the job itself expects to be done; a clock far off is not trusted.
+    first = at + min(max(etc - at, MIN_FIRST_WAIT), GIVE_UP_AFTER)
+    running[job["id"]] = _Running(job["id"], endpoint, body["phone_numbers"], first)
+    outcome.jobs += 1
 
 
 def run_messaging_updates(
@@ -135,7 +203,9 @@ def run_messaging_updates(
     for request in group_requests("messaging", {n: {"messaging_profile_id": p} for n, p in profiles.items()}):
         for start in range(0, len(request.numbers), MAX_NUMBERS_PER_JOB):
             numbers = request.numbers[start : start + MAX_NUMBERS_PER_JOB]
-            body = {"messaging_profile_id": request.body["messaging_profile_id"], "numbers": numbers}
+            # assign_only: without it the API also changes the numbers' other messaging settings.
+            body = {"messaging_profile_id": request.body["messaging_profile_id"], "numbers": numbers,
+                    "assign_only": True}
             order = api.post(MESSAGING_BULK_PATH, body, what="submitting a messaging profile bulk update")
             orders[order["order_id"]] = order
     return _wait_for_orders(api, orders, sleep)

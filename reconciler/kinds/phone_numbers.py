@@ -8,7 +8,8 @@ Reads use the list endpoints, 250 numbers a request, and only the lists the conf
 list carries tags, connection, billing group, emergency and messaging profile; voice settings and the
 messaging product each have a list of their own, read only when the config sets them. Writes are
 background jobs of up to 1,000 numbers that each set one value (number_jobs.py); messaging profiles move
-through messaging bulk updates.
+through messaging bulk updates with `assign_only` (nothing else about the number changes), and only
+after they have finished is a messaging product set, one number at a time.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator, model_validator
 
-from reconciler.errors import PartialFailure, ReconcilerError
+from reconciler.errors import PartialFailure, ReconcilerError, UnprocessableError
 from reconciler.kinds import number_bundles, number_jobs, number_ownership
 from reconciler.kinds.base import Api, ApplyContext, DiffContext, Entry, KindDiff, LiveResource, Names, Reference
 from reconciler.kinds.owned_numbers import (
@@ -38,7 +39,10 @@ from reconciler.plan import Action, Change, Op, Step
 JOB_FIELDS = ("tags", "customer_reference", "connection_id", "billing_group", "hd_voice_enabled", "deletion_lock_enabled",
               "external_pin", "voice")
 DETAIL_FIELDS = ("tags", "customer_reference", "connection_id", "hd_voice_enabled", "deletion_lock_enabled")
-VOICE_FIELDS = tuple(VOICE_DEFAULTS)
+# Voice settings written through the voice group but read from /phone_numbers, the only list that has
+# them (PhoneNumberWithVoiceSettings does not declare them).
+DETAILED_VOICE = ("caller_id_name_enabled",)
+VOICE_FIELDS = tuple(f for f in VOICE_DEFAULTS if f not in DETAILED_VOICE)
 DEFAULT_PRODUCT = "A2P"
 # Config fields (dotted below the top level) that need a list beyond /phone_numbers.
 VOICE_LIST = "voice"
@@ -104,6 +108,7 @@ class PhoneNumbers(OwnedNumbers):
             "emergency_enabled": bool(get("emergency_enabled")), "emergency_address_id": shared(get("emergency_address_id")),
             "messaging": {"messaging_profile_id": shared(get("messaging_profile_id"))},
             "external_pin": get("external_pin"),
+            "voice": {name: get(name) for name in DETAILED_VOICE},
         }
         return LiveResource(raw["phone_number"], str(raw["id"]), attrs)
 
@@ -112,8 +117,8 @@ class PhoneNumbers(OwnedNumbers):
         no fields given, as for an export, always)."""
         everything = not fields
         reads: list[Callable[[], list[Any]]] = [lambda: api.list_all(self.path, transform=self.from_api)]
-        if everything or VOICE_LIST in fields:
-            voice = VOICE_FIELDS if everything else tuple(f for f in VOICE_FIELDS if f"{VOICE_LIST}.{f}" in fields)
+        voice = VOICE_FIELDS if everything else tuple(f for f in VOICE_FIELDS if f"{VOICE_LIST}.{f}" in fields)
+        if voice:
             reads.append(lambda: api.list_all(f"{self.path}/voice", transform=lambda raw: _voice_of(raw, voice)))
         if everything or PRODUCT_FIELD in fields:
             reads.append(lambda: api.list_all(f"{self.path}/messaging", transform=_product_of))
@@ -202,6 +207,7 @@ class PhoneNumbers(OwnedNumbers):
         settings: dict[str, dict[str, Any]] = {}
         emergency: dict[str, dict[str, Any]] = {}
         profiles: dict[str, str] = {}
+        products: dict[str, tuple[str, str]] = {}
         for step in steps:
             changed = {f.path.split(".")[0] for f in step.change.fields}
             after = step.change.after or {}
@@ -211,25 +217,27 @@ class PhoneNumbers(OwnedNumbers):
             if "emergency" in changed:
                 emergency[step.change.key] = _emergency_body(after["emergency"], ctx)
             if "messaging" in changed:
-                profiles.update(self._messaging(api, step))
+                _messaging_changes(step, profiles, products)
         requests = number_jobs.group_requests("update_phone_numbers", settings)
         requests += number_jobs.group_requests("update_emergency_settings", emergency)
         failed = self._run(api, ctx, requests, "numbers updated")
         failed.update(number_jobs.run_messaging_updates(api, profiles))
+        # After the profile moves have finished, so that none of them can reset a product set here.
+        failed.update(self._set_products(api, products))
         failed.update(number_bundles.set_bundles(api, steps, lambda done, total: ctx.progress(
             self.name, done, total, "numbers put in their bundle")))
         self._finish(steps, ctx, failed)
 
-    def _messaging(self, api: Api, step: Step) -> dict[str, str]:
-        """Messaging product has no batch call: one PATCH each. Profiles are returned for a bulk update."""
-        wanted = (step.change.after or {}).get("messaging") or {}
-        before = (step.change.before or {}).get("messaging") or {}
-        if "messaging_product" in wanted and wanted["messaging_product"] != before.get("messaging_product"):
-            api.patch(f"{self.path}/{step.change.live_id}/messaging", {"messaging_product": wanted["messaging_product"]},
-                      what=f"setting the messaging product of {step.change.key}")
-        if "messaging_profile_id" in wanted and wanted["messaging_profile_id"] != before.get("messaging_profile_id"):
-            return {step.change.key: wanted["messaging_profile_id"] or ""}
-        return {}
+    def _set_products(self, api: Api, products: dict[str, tuple[str, str]]) -> dict[str, str]:
+        """Messaging product has no batch call: one PATCH each. The numbers refused, with why."""
+        failed: dict[str, str] = {}
+        for key, (live_id, product) in products.items():
+            try:
+                api.patch(f"{self.path}/{live_id}/messaging", {"messaging_product": product},
+                          what=f"setting the messaging product of {key}")
+            except UnprocessableError as exc:
+                failed[key] = str(exc)
+        return failed
 
     def _run(self, api: Api, ctx: ApplyContext, requests: list[number_jobs.JobRequest], words: str) -> dict[str, str]:
         """Run the jobs, reporting numbers done of total as they finish; the numbers that failed, with why."""
@@ -296,6 +304,17 @@ def _address_moves(live: list[LiveResource], changes: list[Change], ctx: DiffCon
             notes.append(f"{len(stuck)} of them are not moved by the config and keep the old address, so deleting "
                          f"it will fail until they move: {shown}")
     return notes
+
+
+def _messaging_changes(step: Step, profiles: dict[str, str], products: dict[str, tuple[str, str]]) -> None:
+    """Profile moves (for bulk updates) and product changes (one PATCH each) that a change asks for."""
+    wanted = (step.change.after or {}).get("messaging") or {}
+    before = (step.change.before or {}).get("messaging") or {}
+    key = step.change.key
+    if "messaging_product" in wanted and wanted["messaging_product"] != before.get("messaging_product"):
+        products[key] = (str(step.change.live_id), wanted["messaging_product"])
+    if "messaging_profile_id" in wanted and wanted["messaging_profile_id"] != before.get("messaging_profile_id"):
+        profiles[key] = wanted["messaging_profile_id"] or ""
 
 
 def _settings_body(after: dict[str, Any], changed: set[str], ctx: ApplyContext) -> dict[str, Any]:

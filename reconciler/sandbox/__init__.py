@@ -2,7 +2,9 @@
 
 It is the test double for the reconciler and the account a new user tries the tool on. Requests
 and responses are checked against the vendored spec (`openapi-subset.json`), and errors use the
-envelope each API area declares.
+envelope each API area declares. Every behaviour it simulates beyond the shapes (timings, limits,
+which refusal uses which code) is listed in docs/sandbox-behaviour.md, marked documented (with
+where) or assumed.
 
     sandbox = Sandbox(seed={"billing_groups": [{"name": "Ops"}]})
     client = httpx.Client(transport=sandbox.transport(), base_url="http://sandbox.local/v2",

@@ -271,6 +271,20 @@ def test_a_messaging_bulk_update_runs_like_a_job(numbers_api: httpx.Client, cloc
     assert number(numbers_api, SALES)["messaging_profile_id"] is None
 
 
+@pytest.mark.parametrize(("assign_only", "product"), [(None, "A2P"), (False, "A2P"), (True, "P2P")])
+def test_a_profile_move_keeps_other_messaging_settings_only_with_assign_only(
+        numbers_api: httpx.Client, clock: Clock, assign_only: bool | None, product: str) -> None:
+    assert numbers_api.patch(f"/phone_numbers/{SALES}/messaging", json={"messaging_product": "P2P"}).status_code == 200
+    body: dict[str, Any] = {"messaging_profile_id": OTHER_PROFILE, "numbers": [NUMBERS[SALES]]}
+    if assign_only is not None:
+        body["assign_only"] = assign_only
+    order = numbers_api.post("/messaging_numbers_bulk_updates", json=body).json()["data"]
+    assert "assign_only" not in order  # the response schema does not declare it
+    clock.advance(60)
+    settings = numbers_api.get(f"/phone_numbers/{SALES}/messaging").json()["data"]
+    assert (settings["messaging_profile_id"], settings["messaging_product"]) == (OTHER_PROFILE, product)
+
+
 @pytest.mark.parametrize(("body", "code", "pointer"), [
     ({"messaging_profile_id": OTHER_PROFILE, "numbers": ["3125550001"]}, "10016", "/numbers/0"),
     ({"messaging_profile_id": "profile-1", "numbers": [NUMBERS[SALES]]}, "10015", "/messaging_profile_id"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterator, cast
 
 import httpx
+import pydantic
 import pytest
 import telnyx
 from sandbox_support import ADDRESS, KEY, SETTINGS, Clock, check_against_spec
@@ -190,7 +191,8 @@ def test_jobs_through_the_sdk(numbered: Sandbox, clock: Clock) -> None:
         assert enabled is not None and enabled.emergency is not None
         assert enabled.emergency.emergency_status == "provisioning"
         order = sdk.messaging_numbers_bulk_updates.create(
-            messaging_profile_id="dd50eba1-a0c0-4563-9925-b25e842a7cb6", numbers=[active[0].phone_number or ""]).data
+            messaging_profile_id="dd50eba1-a0c0-4563-9925-b25e842a7cb6", numbers=[active[0].phone_number or ""],
+            assign_only=True).data
         assert order is not None and order.order_id and order.pending == [active[0].phone_number]
         clock.advance(10)
         finished = sdk.messaging_numbers_bulk_updates.retrieve(order.order_id).data
@@ -212,6 +214,41 @@ def test_mobile_numbers_through_the_sdk(numbered: Sandbox) -> None:
         messaging = sdk.mobile_phone_numbers.messaging.retrieve(first.id).data
         assert messaging is not None and messaging.phone_number == first.phone_number
         assert len(list(sdk.mobile_phone_numbers.messaging.list(page_size=2))) == 3
+
+
+def extras(value: Any, where: str = "") -> list[str]:
+    """Fields the SDK parsed but its models do not declare (they land in a model's extras)."""
+    if isinstance(value, list):
+        return [e for i, item in enumerate(value) for e in extras(item, f"{where}/{i}")]
+    if not isinstance(value, pydantic.BaseModel):
+        return []
+    found = [f"{where}/{name}" for name in (value.model_extra or {})]
+    return found + [e for name in type(value).model_fields for e in extras(getattr(value, name), f"{where}/{name}")]
+
+
+def test_the_sdk_models_declare_every_field_of_numbers_jobs_and_bulk_updates(numbered: Sandbox, clock: Clock) -> None:
+    """The SDK's own models agree with the spec on where a field is: `caller_id_name_enabled` on the detailed
+    number and not its voice settings, no `tags` on a slim number, no `assign_only` on a bulk update."""
+    with sdk_client(numbered) as sdk:
+        number = next(n for n in sdk.phone_numbers.list(filter={"status": "active"}, page_size=5))
+        voice = sdk.phone_numbers.voice.update(number.id, caller_id_name_enabled=True)
+        detail = sdk.phone_numbers.retrieve(number.id)
+        assert detail.data is not None and detail.data.caller_id_name_enabled is True
+        job = sdk.phone_numbers.jobs.update_batch(phone_numbers=[number.id], voice={"caller_id_name_enabled": False})
+        order = sdk.messaging_numbers_bulk_updates.create(
+            messaging_profile_id="", numbers=[number.phone_number or ""], assign_only=True)
+        clock.advance(10)
+        answers: list[Any] = [
+            list(sdk.phone_numbers.list(page_size=250)), detail, voice, sdk.phone_numbers.voice.retrieve(number.id),
+            list(sdk.phone_numbers.voice.list(page_size=250)),
+            list(sdk.phone_numbers.slim_list(include_tags=True, include_connection=True, page_size=250)),
+            sdk.phone_numbers.messaging.retrieve(number.id), list(sdk.phone_numbers.messaging.list(page_size=250)),
+            job, sdk.phone_numbers.jobs.retrieve(job.data.id if job.data else ""), list(sdk.phone_numbers.jobs.list()),
+            order, sdk.messaging_numbers_bulk_updates.retrieve(order.data.order_id if order.data else ""),
+            list(sdk.mobile_phone_numbers.list(page_size=250)), list(sdk.mobile_phone_numbers.messaging.list()),
+        ]
+        assert [e for i, answer in enumerate(answers) for e in extras(answer, f"[{i}]")] == []
+        assert sdk.phone_numbers.retrieve(number.id).data.caller_id_name_enabled is False  # type: ignore[union-attr]
 
 
 # -- integration secrets and port-outs -----------------------------------------------------

@@ -6,6 +6,11 @@ given as E.164 strings (10016 otherwise; at least one). The spec declares 200 fo
 answers 200 with every number `pending`. The order then runs like a phone-number job (see
 background.py for the timing) and at its end each number is in `success` or `failed`: failed when
 it is not in the account or not `active`. The response shape has no per-number reasons.
+
+`assign_only` (default false): the spec says that true only assigns the profile "without changing
+other settings", so false changes them too. Which settings, and to what, it does not say; the sandbox
+assumes a number's `messaging_product` goes back to the default a new assignment gets (`A2P`) when
+`assign_only` is false, and is kept when it is true.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from .phone_numbers import profile_changes
 
 NUMBERS = "phone_numbers"
 DONE = "done"
+RESET_PRODUCT = pn.DEFAULTS["messaging_product"]  # assumed: what other settings become without assign_only
 
 
 class MessagingBulkUpdates(Collection):
@@ -63,6 +69,7 @@ class MessagingBulkUpdates(Collection):
         record: Record = {
             "id": call.state.new_id("uuid"), "_status": PENDING, "numbers": numbers, "messaging_profile_id": profile,
             "success": [], "failed": [], "created_at": times["created_at"], "etc": times["etc"],
+            "_assign_only": bool(call.fields.get("assign_only", False)),
         }
         return self.reply(call.state, call.state.insert(self.name, record))
 
@@ -79,6 +86,8 @@ class MessagingBulkUpdates(Collection):
                     failed.append(number)
                     continue
                 changes = profile_changes(record, order["messaging_profile_id"])
+                if not order.get("_assign_only"):
+                    changes["messaging_product"] = RESET_PRODUCT
                 state.replace(NUMBERS, record["id"], pn.changed(record, changes, order["etc"]))
                 success.append(number)
             state.replace(self.name, ident, {**order, "_status": DONE, "success": success, "failed": failed})

@@ -9,6 +9,7 @@ detailed, slim, voice and messaging views always agree, e.g. on the emergency se
     deleted   PhoneNumberDeletedDetailed     DELETE /phone_numbers/{id}
     slim      SlimPhoneNumberDetailed        GET /phone_numbers/slim
     voice     PhoneNumberWithVoiceSettings   /phone_numbers/{id}/voice, /voice, enable_emergency
+                                             (no caller_id_name_enabled: written here, read in detailed)
     messaging PhoneNumberWithMessagingSettings  /phone_numbers/{id}/messaging, /messaging
 
 `external_pin` is write-only: it is stored, and shown as null (the detailed view requires the key)
@@ -76,6 +77,9 @@ ECHOED = frozenset(FLAGS) | {"record_type"}  # read-only fields of a copied API 
 _ACCEPTED = SEED_FIELDS | ECHOED
 VOICE_SCALARS = ("caller_id_name_enabled", "inbound_call_screening", "tech_prefix_enabled", "translated_number",
                  "usage_payment_method")
+# Written through the voice settings but read only from the detailed view: PhoneNumberWithVoiceSettings
+# does not declare it.
+DETAILED_ONLY = frozenset({"caller_id_name_enabled"})
 SMS_FEATURES = {"domestic_two_way": True, "international_inbound": True, "international_outbound": True}
 MMS_FEATURES = {"domestic_two_way": True, "international_inbound": False, "international_outbound": False}
 
@@ -145,15 +149,13 @@ _NON_NULL = ("billing_group_id", "connection_id", "connection_name", "customer_r
              "messaging_profile_id", "messaging_profile_name")
 
 
-def slim(record: Record, now: str, *, tags: bool, connection: bool) -> dict[str, Any]:
+def slim(record: Record, now: str) -> dict[str, Any]:
+    """`include_tags` and `include_connection` change which filters a slim list accepts, not its items:
+    SlimPhoneNumberDetailed declares neither `tags` nor `connection_name`."""
     full = detailed(record, now)
     for key in ("tags", "connection_name", "messaging_profile_id", "messaging_profile_name",
                 "deletion_lock_enabled", "source_type", "external_pin"):
         full.pop(key)
-    if tags:
-        full["tags"] = list(record.get("tags", ()))
-    if connection and record.get("connection_name") is not None:
-        full["connection_name"] = record["connection_name"]
     return {k: v for k, v in full.items() if not (v is None and k in _NON_NULL)}
 
 
@@ -175,7 +177,7 @@ def voice(record: Record, now: str) -> dict[str, Any]:
     for key in ("connection_id", "customer_reference"):
         if get(key) is not None:
             view[key] = record[key]
-    view.update({key: get(key, DEFAULTS[key]) for key in VOICE_SCALARS})
+    view.update({key: get(key, DEFAULTS[key]) for key in VOICE_SCALARS if key not in DETAILED_ONLY})
     view.update({name: group(record, name) for name in VOICE_GROUPS})
     view["emergency"] = emergency
     return view

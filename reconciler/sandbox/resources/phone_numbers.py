@@ -155,7 +155,7 @@ class PhoneNumbers(Collection):
                             parameter="filter[voice.connection_name]")
         rows, meta = self._page(call, wanted, self._sort(call), "slim", status_aliases=SLIM_STATUS_ALIASES)
         now = call.state.now()
-        return 200, {"data": [pn.slim(r, now, tags=tags, connection=connection) for r in rows], "meta": meta}
+        return 200, {"data": [pn.slim(r, now) for r in rows], "meta": meta}
 
     def list_voice(self, call: Call) -> Reply:
         rows, meta = self._page(call, call.query.get("filter") or {}, self._sort(call), "voice")
