@@ -93,7 +93,7 @@ def test_export_of_an_untouched_account_adopts_it(account: Account, tmp_path: Pa
         "billing_groups": ["Engineering", "Marketing"],
         "access_ips": ["203.0.113.10"],
         "addresses": ["hq"],
-        "phone_numbers": ["+13125550101", "+13125550102", "+13125550103"],
+        "phone_numbers": ["+13125550101", "+13125550102", "+13125550103", "+13125550104"],
     }
     assert desired.entries["access_ips"][0].description == "Old office VPN"
 

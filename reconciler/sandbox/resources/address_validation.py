@@ -18,7 +18,7 @@ KNOWN_POSTAL_CODES: dict[tuple[str, str], tuple[str, str]] = {
     ("US", "78701"): ("Austin", "TX"),
     ("US", "78664"): ("Round Rock", "TX"),
     ("US", "60601"): ("Chicago", "IL"),
-    ("US", "10001"): ("New York", "NY"),
+    ("US", "98101"): ("Seattle", "WA"),
     ("US", "94105"): ("San Francisco", "CA"),
     ("US", "22202"): ("Arlington", "VA"),
 }
