@@ -100,7 +100,9 @@ def diff(
         own = kind.diff(entries, live.resources[name], name in prune, ctx)
         if own is None:
             own = KindDiff(diff_kind(kind, entries, live.resources[name], name in prune))
+        kind.review(own, entries, live.resources[name], ctx)
         own.issues.extend(_unresolved(kind, entries, ctx))
+        own.issues.extend(_incomplete_creates(kind, own.changes, ctx))
         if kind.sensitive:
             own.changes = [replace(c, sensitive=kind.sensitive) for c in own.changes]
         ctx.add(own.changes)
@@ -139,6 +141,25 @@ def _issue_at(where: Source | None, kind: str, field_path: str, message: str, hi
     if where is not None and where.doc is not None:
         line, column = where.doc.locate((*where.loc[:-1], *field_path.split(".")))
     return ConfigIssue(where.file if where else kind, line, column, message, hint)
+
+
+def _incomplete_creates(kind: Kind, changes: list[Change], ctx: _Context) -> list[ConfigIssue]:
+    """Creates the API would refuse: the entry lacks fields the spec's create request requires. An entry
+    that adopts an existing resource may leave them out; one that creates it may not."""
+    issues = []
+    for change in changes:
+        absent = kind.missing_for_create(change.after or {}) if change.action in (Action.CREATE, Action.REPLACE) else []
+        if not absent:
+            continue
+        where = ctx.source(kind.name, change.key)
+        line, column = where.doc.locate(where.loc) if where is not None and where.doc is not None else (None, None)
+        doing = "is not in the account, and creating it" if change.action is Action.CREATE else "would be replaced, and the new one"
+        issues.append(ConfigIssue(
+            where.file if where else kind.name, line, column,
+            f"{kind.title} {change.key!r} {doing} needs {', '.join(absent)}, which the entry leaves out",
+            "add them: the API requires them to create it (an entry without them can only adopt one that exists)",
+        ))
+    return issues
 
 
 def diff_kind(kind: Kind, entries: list[Entry], live: list[LiveResource], prune: bool) -> list[Change]:

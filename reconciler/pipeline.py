@@ -15,16 +15,16 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reconciler import config, lock
 from reconciler.apply import OnProgress, StopRequest, apply
 from reconciler.config import DesiredState, Source
 from reconciler.diff import LiveState, diff
-from reconciler.errors import ConfigError, PlanError, ReconcilerError, StalePlanError
+from reconciler.errors import ConfigError, ConfigIssue, PlanError, ReconcilerError, StalePlanError
 from reconciler.kinds import KINDS, LiveResource
-from reconciler.kinds.base import Api
+from reconciler.kinds.base import Api, KindDiff
 from reconciler.kinds.portout_policy import POLICY_KEY, PortoutPolicy, policy_notes
 from reconciler.order import order_changes
 from reconciler.plan import Attention, Change, Op, Plan, Step, check_safety
@@ -115,11 +115,7 @@ def make_plan(
     """Diff and order; raise if the config names what exists nowhere or the kinds find the plan impossible."""
     targets = list(targets)
     result = diff(desired, live, fingerprints=fingerprints)
-    if result.issues:
-        raise ConfigError(result.issues)
-    if result.errors:
-        raise PlanError("the plan cannot be made:\n" + "\n".join(f"  {e}" for e in result.errors),
-                        "Correct the config (or the account), then plan again.")
+    _stop_on(result.issues, result.errors)
     changes, attention = result.changes, result.attention
     if targets:
         _check_target_keys(targets, desired, live)
@@ -144,12 +140,39 @@ def _check_target_keys(targets: list[Target], desired: DesiredState, live: LiveS
             )
 
 
+def _stop_on(issues: list[ConfigIssue], errors: list[str]) -> None:
+    if issues:
+        raise ConfigError(issues)
+    if errors:
+        raise PlanError("the plan cannot be made:\n" + "\n".join(f"  {e}" for e in errors),
+                        "Correct the config (or the account), then plan again.")
+
+
+def confirm_with_api(api: Api, desired: DesiredState, live: LiveState, targets: Iterable[Target] = ()) -> list[str]:
+    """Ask the API what reading the account does not tell (each kind's `confirm`, for the kinds in scope);
+    raise what stops the plan; return the notes for the plan."""
+    scope = {t.kind for t in targets}
+    found = KindDiff()
+    for name, resources in live.resources.items():
+        if scope and name not in scope:
+            continue
+        asked = KINDS[name].confirm(api, desired.entries.get(name, []), resources, desired)
+        found.notes.extend(asked.notes)
+        found.issues.extend(asked.issues)
+        found.errors.extend(asked.errors)
+    _stop_on(found.issues, found.errors)
+    return found.notes
+
+
 def plan_from_account(
     api: Api, desired: DesiredState, targets: Iterable[Target] = (), fingerprints: Fingerprints | None = None
 ) -> Plan:
     targets = list(targets)
     with few_collections():
-        return make_plan(desired, fetch_live(api, kinds_in_scope(desired, targets), desired), targets, fingerprints)
+        live = fetch_live(api, kinds_in_scope(desired, targets), desired)
+        notes = confirm_with_api(api, desired, live, targets)
+        plan = make_plan(desired, live, targets, fingerprints)
+    return replace(plan, notes=(*notes, *plan.notes)) if notes else plan
 
 
 def open_state(desired: DesiredState, api_key: str) -> Fingerprints | None:

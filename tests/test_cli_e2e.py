@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
+import pytest
 import telnyx
 from support import API_KEY, EXAMPLES, Account, write_config
 
@@ -22,17 +24,25 @@ def copy_examples(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture(autouse=True)
+def _examples_elsewhere(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test plans and applies a copy of the examples, so the state file an apply writes stays out of
+    the repository."""
+    monkeypatch.setattr(sys.modules[__name__], "CONFIG", str(copy_examples(tmp_path_factory.mktemp("examples"))))
+
+
 def test_plan_apply_plan_converges_for_every_kind(account: Account) -> None:
     first = account.run("plan", CONFIG, "--detailed-exitcode")
     assert first.exit_code == 2, first.output
     for line in ("+ access_ips[2001:db8::20]", "-/+ access_ips[203.0.113.10]", "-/+ addresses[hq]",
-                 "+ billing_groups[Support]", "+ sso_providers[example-okta]", "- billing_groups[Marketing]"):
+                 "+ billing_groups[Support]", "+ sso_providers[example-okta]", "- billing_groups[Marketing]",
+                 "~ phone_numbers[+13125550104]"):
         assert line in first.stdout
     assert account.writes() == []
 
     applied = account.run("apply", CONFIG, "--auto-approve")
     assert applied.exit_code == 0, applied.output
-    assert "Apply complete: 6 change(s) applied." in applied.stdout
+    assert "Apply complete: 7 change(s) applied." in applied.stdout
 
     again = account.run("plan", CONFIG, "--detailed-exitcode")
     assert again.exit_code == 0, again.output
@@ -83,7 +93,7 @@ def test_export_of_an_untouched_account_adopts_it(account: Account, tmp_path: Pa
         "billing_groups": ["Engineering", "Marketing"],
         "access_ips": ["203.0.113.10"],
         "addresses": ["hq"],
-        "phone_numbers": ["+13125550101", "+13125550102", "+13125550103"],
+        "phone_numbers": ["+13125550101", "+13125550102", "+13125550103", "+13125550104"],
     }
     assert desired.entries["access_ips"][0].description == "Old office VPN"
 
@@ -146,7 +156,7 @@ def test_too_many_deletes_are_refused_unless_forced(account: Account, tmp_path: 
 def test_prevent_destroy_blocks_a_replace(account: Account, tmp_path: Path) -> None:
     config = write_config(
         tmp_path, "c.yaml",
-        "access_ips:\n  - ip_address: 203.0.113.10\n    description: new words\n    prevent_destroy: true\n",
+        "access_ips:\n  - ip_address: 203.0.113.10\n    description: new words\n    replace: true\n    prevent_destroy: true\n",
     )
     result = account.run("apply", str(config), "--auto-approve", "--force")
     assert result.exit_code == 1 and "prevent_destroy" in result.stderr

@@ -39,7 +39,7 @@ def test_bad_config_is_refused_before_any_request(account: Account, tmp_path: Pa
 
 def test_validate_accepts_the_examples(account: Account) -> None:
     result = account.run("validate", CONFIG)
-    assert result.exit_code == 0 and "Valid: 7 resource(s) in 6 file(s)." in result.stdout
+    assert result.exit_code == 0 and "Valid: 8 resource(s) in 7 file(s)." in result.stdout
     assert account.request_count() == 0
 
 

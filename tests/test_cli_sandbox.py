@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -51,13 +52,14 @@ def run(url: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_the_sandbox_command_keeps_the_account_across_restarts(tmp_path: Path) -> None:
     state = tmp_path / "account.json"
+    config = str(shutil.copytree(ROOT / "examples" / "config", tmp_path / "config"))  # apply writes a state file
     with sandbox_process("--state", str(state), "--seed", "examples/sandbox-seed.yaml") as url:
-        assert run(url, "plan", "examples/config", "--detailed-exitcode").returncode == 2
-        applied = run(url, "apply", "examples/config", "--auto-approve")
+        assert run(url, "plan", config, "--detailed-exitcode").returncode == 2
+        applied = run(url, "apply", config, "--auto-approve")
         assert applied.returncode == 0, applied.stderr
     assert state.exists()
     with sandbox_process("--state", str(state)) as url:
-        again = run(url, "plan", "examples/config", "--detailed-exitcode")
+        again = run(url, "plan", config, "--detailed-exitcode")
         assert again.returncode == 0, again.stdout + again.stderr
 
 
@@ -73,7 +75,7 @@ def test_the_demo_shows_plan_apply_no_changes_and_drift_undone(monkeypatch) -> N
     result = CliRunner().invoke(cli, ["demo"])
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert out.index("Plan: 3 to create, 0 to update, 2 to replace, 1 to delete.") < out.index("== 2. apply")
+    assert out.index("Plan: 3 to create, 1 to update, 2 to replace, 1 to delete.") < out.index("== 2. apply")
     assert "No changes: the account matches the config." in out.split("== 3.")[1]
     assert 'name: "Renamed in the portal" -> "Okta"' in out.split("== 4.")[1]
     assert "No drift: the account matches the config." in out.split("== 5.")[1]

@@ -77,7 +77,7 @@ def test_an_update_lists_each_changed_field_with_before_and_after(tmp_path: Path
 
 
 def test_a_change_the_api_cannot_update_is_a_replace_with_a_reason(tmp_path: Path) -> None:
-    desired = desired_from(tmp_path, "access_ips:\n  - ip_address: 203.0.113.7\n    description: new\n")
+    desired = desired_from(tmp_path, "access_ips:\n  - ip_address: 203.0.113.7\n    description: new\n    replace: true\n")
     account = live(access_ips=[LiveResource("203.0.113.7", "a1", {"ip_address": "203.0.113.7", "description": "old"})])
     [change] = make_plan(desired, account).changes
     assert change.action is Action.REPLACE and "cannot be updated" in change.reason
@@ -192,7 +192,7 @@ def test_a_saved_plan_is_refused_when_a_value_changed_after_review(tmp_path: Pat
 
 
 def test_prevent_destroy_refuses_a_replace_even_with_force(tmp_path: Path) -> None:
-    desired = desired_from(tmp_path, "access_ips:\n  - ip_address: 203.0.113.7\n    description: new\n    prevent_destroy: true\n")
+    desired = desired_from(tmp_path, "access_ips:\n  - ip_address: 203.0.113.7\n    description: new\n    replace: true\n    prevent_destroy: true\n")
     account = live(access_ips=[LiveResource("203.0.113.7", "a1", {"ip_address": "203.0.113.7", "description": "old"})])
     with pytest.raises(UnsafePlanError, match="prevent_destroy"):
         check_safety(make_plan(desired, account), SafetyLimits(), force=True)

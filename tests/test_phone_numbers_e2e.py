@@ -211,7 +211,8 @@ def test_an_emergency_address_change_creates_moves_then_deletes_and_no_number_is
         applied = account.run("apply", str(config), "--auto-approve")
         assert applied.exit_code == 0, applied.output
         writes = [f"{r.method} {r.path}" for r in since(account, start) if r.method != "GET"]
-        assert writes == ["POST /v2/addresses", f"POST {JOBS}/update_emergency_settings", f"DELETE /v2/addresses/{old}"]
+        assert writes == ["POST /v2/addresses/actions/validate", "POST /v2/addresses",
+                          f"POST {JOBS}/update_emergency_settings", f"DELETE /v2/addresses/{old}"]
         new = next(a["id"] for a in account.sandbox.state.all("addresses") if a["customer_reference"] == "site-hq")
         assert {n["phone_number"] for n in numbers(account) if n.get("emergency_address_id") == new} == users
         assert broken == []
@@ -253,8 +254,9 @@ def test_a_config_the_account_cannot_take_is_one_clear_error_before_any_write(tm
         result = account.run("apply", str(config), "--auto-approve", "--force")
         assert result.exit_code == 1 and "Traceback" not in result.output
         expected = {
-            "not owned": "2 phone number(s) in the config are not in the account (the tool manages numbers the account "
-                         "owns; it does not buy them): +13125550001, +13125550002",
+            "not owned": "2 phone number(s) in the config are not in the account: the API confirms the account does "
+                         "not own them (the tool manages numbers the account owns; it does not buy them): "
+                         "+13125550001, +13125550002",
             "not E.164": f"{config}:3:",
             "unknown billing group": f"{config}:3:",
             "unknown address": f"{config}:3:",

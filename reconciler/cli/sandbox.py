@@ -17,7 +17,9 @@ from reconciler.cli.app import EXIT_OK, cli, show_progress
 from reconciler.client import TelnyxClient
 from reconciler.config import DesiredState
 from reconciler.errors import ReconcilerError
+from reconciler.plan import Plan
 from reconciler.sandbox import Sandbox, generate_account, load_seed, serve_forever
+from reconciler.state import Fingerprints, state_key
 
 SANDBOX_DEFAULT_KEY = "sandbox-key"
 DEMO_BASE_URL = "http://sandbox.local/v2"
@@ -86,22 +88,26 @@ def demo(config_dir: str | None, seed: str | None) -> int:
     seed = seed or _example("sandbox-seed.yaml")
     the_sandbox = Sandbox(api_key=SANDBOX_DEFAULT_KEY, seed=load_seed(seed))
     desired = pipeline.load_desired([config_dir])
+    remembered = Fingerprints(None, state_key(SANDBOX_DEFAULT_KEY))  # what the tool set, kept in memory only
     with TelnyxClient(SANDBOX_DEFAULT_KEY, DEMO_BASE_URL, transport=the_sandbox.transport()) as client:
+        def plan() -> Plan:
+            return pipeline.plan_from_account(client, desired, fingerprints=remembered)
+
         _title(f"1. plan: {config_dir} against a sandbox account seeded from {seed}")
-        first = pipeline.plan_from_account(client, desired)
+        first = plan()
         render.render(first, "text", sys.stdout)
         _title("2. apply")
         pipeline.check_plan(first, desired)
-        pipeline.apply_plan(client, first, on_progress=show_progress)
+        pipeline.apply_plan(client, first, on_progress=show_progress, fingerprints=remembered)
         _title("3. plan again: nothing left to do")
-        render.render(pipeline.plan_from_account(client, desired), "text", sys.stdout)
+        render.render(plan(), "text", sys.stdout)
         _title("4. someone renames the SSO provider in the portal; drift notices")
         _portal_edit(client)
-        render.render(pipeline.plan_from_account(client, desired), "text", sys.stdout, drift=True)
+        render.render(plan(), "text", sys.stdout, drift=True)
         _title("5. apply puts it back")
-        pipeline.apply_plan(client, pipeline.plan_from_account(client, desired))
-        render.render(pipeline.plan_from_account(client, desired), "text", sys.stdout, drift=True)
-        _portouts(the_sandbox, client, desired)
+        pipeline.apply_plan(client, plan(), fingerprints=remembered)
+        render.render(plan(), "text", sys.stdout, drift=True)
+        _portouts(the_sandbox, client, desired, remembered)
         _secrets(client)
         click.echo(f"\nThe demo sent {client.requests_sent} requests to the sandbox.")
     click.echo("Next: `telnyx-reconciler sandbox` serves the same API on 127.0.0.1:4010 for your own configs.")
@@ -115,7 +121,7 @@ def _example(name: str) -> str:
     return str(path)
 
 
-def _portouts(the_sandbox: Sandbox, client: TelnyxClient, desired: DesiredState) -> None:
+def _portouts(the_sandbox: Sandbox, client: TelnyxClient, desired: DesiredState, remembered: Fingerprints) -> None:
     """Other carriers ask for three numbers; the policy answers two and leaves one to a person."""
     _title("6. three port-out requests arrive from other carriers; the policy decides (portouts.yaml)")
     now = datetime.now(timezone.utc)
@@ -124,11 +130,11 @@ def _portouts(the_sandbox: Sandbox, client: TelnyxClient, desired: DesiredState)
         created = (now - timedelta(hours=hours_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
         the_sandbox.add("portouts", {"phone_numbers": [number], "carrier_name": "Rival Mobile", "spid": "987H",
                                            "support_key": key, "created_at": created})
-    decided = pipeline.plan_from_account(client, desired)
+    decided = pipeline.plan_from_account(client, desired, fingerprints=remembered)
     render.render(decided, "text", sys.stdout)
     _title("7. apply answers them; drift keeps reporting the one left to a person (exit 2 in CI)")
-    pipeline.apply_plan(client, decided, on_progress=show_progress)
-    render.render(pipeline.plan_from_account(client, desired), "text", sys.stdout, drift=True)
+    pipeline.apply_plan(client, decided, on_progress=show_progress, fingerprints=remembered)
+    render.render(pipeline.plan_from_account(client, desired, fingerprints=remembered), "text", sys.stdout, drift=True)
 
 
 def _secrets(client: TelnyxClient) -> None:

@@ -1,15 +1,21 @@
 """Addresses (used, among others, as emergency addresses). Key: `name`, kept on the live address as
 `customer_reference`: an address without one is not the tool's and is left alone. The API has no update
 call, so any change is a replace; the new address is created before the old one is deleted so that
-whatever points at it can move over first."""
+whatever points at it can move over first. Before a plan creates one, it asks the API to validate it
+(address_checks.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from reconciler.kinds.base import Entry, Kind, LiveResource, ReplaceOrder
+from reconciler.compare import desired_view, project
+from reconciler.kinds.address_checks import Candidate, check
+from reconciler.kinds.base import Api, Entry, Kind, KindDiff, LiveResource, ReplaceOrder
+
+if TYPE_CHECKING:
+    from reconciler.config import DesiredState
 
 ADDRESS_FIELDS = (
     "first_name",
@@ -31,17 +37,18 @@ ADDRESS_FIELDS = (
 
 class Address(Entry):
     name: str = Field(min_length=1, description="Unique name; stored on the address as customer_reference.")
-    first_name: str
-    last_name: str
-    business_name: str
-    street_address: str
+    # Required to create an address (kinds/required.py), not to adopt one that exists.
+    first_name: str | None = None
+    last_name: str | None = None
+    business_name: str | None = None
+    street_address: str | None = None
     extended_address: str | None = None
-    locality: str = Field(description="City or town.")
+    locality: str | None = Field(default=None, description="City or town.")
     administrative_area: str | None = Field(default=None, description="State, province or region.")
     neighborhood: str | None = None
     borough: str | None = None
     postal_code: str | None = None
-    country_code: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. US.")
+    country_code: str | None = Field(default=None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. US.")
     phone_number: str | None = None
     address_book: bool | None = None
     validate_address: bool | None = None
@@ -71,3 +78,29 @@ class Addresses(Kind):
 
     def lookup_params(self, key: str) -> dict[str, Any]:
         return {"filter[customer_reference][eq]": key}
+
+    def confirm(self, api: Api, entries: list[Entry], live: list[LiveResource], desired: DesiredState) -> KindDiff:
+        """Every address the plan would create (new, or replacing one) is validated by the API first."""
+        result = KindDiff()
+        for entry in entries:
+            if not self._exists(entry, live):
+                check(api, self._candidate(entry, desired), result)
+        return result
+
+    def _exists(self, entry: Entry, live: list[LiveResource]) -> bool:
+        wanted = desired_view(self, entry)
+        return any(r.key == self.key_of(entry) and project(r.attrs, wanted, self.model) == wanted for r in live)
+
+    def _candidate(self, entry: Entry, desired: DesiredState) -> Candidate:
+        key = self.key_of(entry)
+        source = desired.sources.get((self.name, key))
+        line, column = source.doc.locate(source.loc) if source is not None and source.doc is not None else (None, None)
+        users = [str(getattr(n, "phone_number", "")) for n in desired.entries.get("phone_numbers", [])
+                 if _emergency_address(n) == key]
+        return Candidate(key, entry.managed(), source.file if source else self.name, line, column, users)
+
+
+def _emergency_address(number: Entry) -> str | None:
+    """The address a number's entry names for emergency services, when it enables them."""
+    emergency = getattr(number, "emergency", None)
+    return emergency.address if emergency is not None and emergency.enabled else None

@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.errors import ConfigIssue, PartialFailure, ReconcilerError
+from reconciler.kinds import required
 from reconciler.plan import Attention, Change, Op, Step
 
 if TYPE_CHECKING:
-    from reconciler.config import Source
+    from reconciler.config import DesiredState, Source
 
 META_FIELDS = frozenset({"prevent_destroy"})
 
@@ -156,8 +157,12 @@ class Kind:
         raise NotImplementedError
 
     def to_api(self, values: dict[str, Any]) -> dict[str, Any]:
-        """A request body from config-shaped values."""
-        return dict(values)
+        """A request body from config-shaped values (fields that steer the tool left out)."""
+        return {k: v for k, v in values.items() if k not in self.control_fields}
+
+    def missing_for_create(self, values: dict[str, Any]) -> list[str]:
+        """Fields the spec's create request requires that a create from `values` would lack."""
+        return required.missing(self.path, self.to_api(values))
 
     def key_of(self, entry: Entry) -> str:
         return str(getattr(entry, self.key_field))
@@ -192,6 +197,16 @@ class Kind:
     def diff(self, entries: list[Entry], live: list[LiveResource], prune: bool, ctx: DiffContext) -> KindDiff | None:
         """A kind's own comparison; None means the generic one in diff.py."""
         return None
+
+    def confirm(self, api: Api, entries: list[Entry], live: list[LiveResource], desired: DesiredState) -> KindDiff:
+        """Ask the API what reading the kind does not tell, before a plan is made (is an address valid, does
+        the account own a number the list did not return): notes to show, and issues or errors that stop
+        the plan. By default nothing is asked."""
+        return KindDiff()
+
+    def review(self, result: KindDiff, entries: list[Entry], live: list[LiveResource], ctx: DiffContext) -> None:
+        """Filter or add to what the comparison found (a change the kind would rather note, a plan it must
+        refuse); by default, nothing."""
 
     def apply_steps(self, api: Api, steps: list[Step], ctx: ApplyContext) -> None:
         """Carry out consecutive steps of this kind with one op; raise PartialFailure naming what failed."""

@@ -19,10 +19,10 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from reconciler.errors import PartialFailure, ReconcilerError, UnprocessableError
-from reconciler.kinds import number_jobs
+from reconciler.kinds import number_bundles, number_jobs, number_ownership
 from reconciler.kinds.base import Api, ApplyContext, DiffContext, Entry, KindDiff, LiveResource, Names, Reference
 from reconciler.kinds.owned_numbers import (
     VOICE_DEFAULTS,
@@ -76,6 +76,10 @@ class PhoneNumber(NumberEntry):
     external_pin: str | None = Field(
         default=None, description="PIN a gaining carrier must give to port the number away: ${env:NAME} or ${file:PATH} only.")
     release: bool = Field(default=False, description="Release the number (irreversible; apply needs --allow-release).")
+    bundle_id: str | None = Field(default=None, description="The bundle to put the number in (a UUID); the API "
+                                  "never shows it, so it is compared with what the tool last set.")
+
+    _bundle = field_validator("bundle_id", mode="before")(number_bundles.check_bundle_id)
 
 
 class PhoneNumbers(OwnedNumbers):
@@ -89,7 +93,7 @@ class PhoneNumbers(OwnedNumbers):
     export_defaults: ClassVar[dict[str, Any]] = {"hd_voice_enabled": False, "deletion_lock_enabled": False}
     # The API does not show the PIN (null in reads), so a fingerprint of the one the tool set stands in.
     sensitive = frozenset({"external_pin"})
-    fingerprinted = frozenset({"external_pin"})
+    fingerprinted = frozenset({"external_pin", "bundle_id"})  # bundle_id: read nowhere (number_bundles.py)
 
     # --- reading -------------------------------------------------------------------------------------
 
@@ -155,6 +159,11 @@ class PhoneNumbers(OwnedNumbers):
         if entry.emergency and entry.emergency.address:
             yield Reference("addresses", entry.emergency.address, "emergency.address")
 
+    def confirm(self, api: Api, entries: list[Entry], live: list[LiveResource], desired: Any) -> KindDiff:
+        """Numbers the list did not return are confirmed with the API before they are called not owned."""
+        listed = {r.key for r in live}
+        return number_ownership.confirm_unlisted(api, [self.key_of(e) for e in entries if self.key_of(e) not in listed])
+
     def diff(self, entries: list[Entry], live: list[LiveResource], prune: bool, ctx: DiffContext) -> KindDiff:
         result = super().diff(entries, live, prune, ctx)
         result.notes.extend(_address_moves(live, result.changes, ctx))
@@ -215,6 +224,8 @@ class PhoneNumbers(OwnedNumbers):
         failed.update(number_jobs.run_messaging_updates(api, profiles))
         # After the profile moves have finished, so that none of them can reset a product set here.
         failed.update(self._set_products(api, products))
+        failed.update(number_bundles.set_bundles(api, steps, lambda done, total: ctx.progress(
+            self.name, done, total, "numbers put in their bundle")))
         self._finish(steps, ctx, failed)
 
     def _set_products(self, api: Api, products: dict[str, tuple[str, str]]) -> dict[str, str]:

@@ -16,11 +16,12 @@ Collections (state and seed names) and their endpoints:
 
     billing_groups          /billing_groups, /billing_groups/{id}
     access_ips              /access_ip_address, /access_ip_address/{access_ip_address_id}
-    addresses               /addresses, /addresses/{id}
+    addresses               /addresses, /addresses/{id}, /addresses/actions/validate,
+                            /addresses/{id}/actions/accept_suggestions
     sso_providers           /authentication_providers, /authentication_providers/{id}
     phone_numbers           /phone_numbers, /phone_numbers/{id}, .../{id}/voice, .../{id}/messaging,
                             /phone_numbers/slim, /voice, /messaging, .../{id}/actions/enable_emergency,
-                            /phone_numbers/actions/verify_ownership
+                            /phone_numbers/actions/verify_ownership, .../{id}/actions/bundle_status_change
     mobile_phone_numbers    /v2/mobile_phone_numbers, /v2/mobile_phone_numbers/{id} (the spec's own /v2),
                             /mobile_phone_numbers/messaging, /mobile_phone_numbers/{id}/messaging
     phone_number_jobs       /phone_numbers/jobs, /phone_numbers/jobs/{id}, /phone_numbers/jobs/update_phone_numbers,

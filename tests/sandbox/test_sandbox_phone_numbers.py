@@ -318,10 +318,21 @@ def test_verify_ownership(numbers_api: httpx.Client) -> None:
     assert empty.status_code == 422 and pointers(empty) == ["/phone_numbers"]
 
 
+def test_bundle_status_change_keeps_the_bundle_but_serves_it_nowhere(numbers_api: httpx.Client, account: Sandbox) -> None:
+    path = f"/phone_numbers/{SALES}/actions/bundle_status_change"
+    malformed = numbers_api.patch(path, json={"bundle_id": "b"})
+    assert malformed.status_code == 422 and pointers(malformed) == ["/bundle_id"]
+    first = "5194d8fc-87e6-4188-baa9-1c434bbe861b"
+    result = data(numbers_api.patch(path, json={"bundle_id": first}))
+    assert result["record_type"] == "voice_settings" and "bundle_id" not in result
+    assert account.state.get("phone_numbers", SALES)["_bundle_id"] == first
+    assert "bundle_id" not in data(numbers_api.get(f"/phone_numbers/{SALES}"))
+    moved = numbers_api.patch(path, json={"bundle_id": "0b9f4f4e-3c1a-4d7e-8f5a-1e2d3c4b5a69"})
+    assert moved.status_code == 422 and "remove it from that bundle" in moved.text
+
+
 def test_routing_and_authentication(numbers_api: httpx.Client, account: Sandbox) -> None:
     assert numbers_api.delete("/phone_numbers/slim").status_code == 405  # a literal segment, not an id
-    bundle = numbers_api.patch(f"/phone_numbers/{SALES}/actions/bundle_status_change", json={"bundle_id": "b"})
-    assert bundle.status_code == 501
     with client_for(account, key="wrong") as stranger:
         for path in ("/phone_numbers", f"/phone_numbers/{SALES}/messaging", "/v2/mobile_phone_numbers"):
             assert stranger.get(path).status_code == 401

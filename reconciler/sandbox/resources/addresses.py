@@ -1,9 +1,12 @@
-"""Addresses: `/addresses` and `/addresses/{id}` (list, create, get, delete; no update exists).
+"""Addresses: `/addresses` and `/addresses/{id}` (list, create, get, delete; no update exists), and the
+actions `validate` and `accept_suggestions` (see `address_validation`).
 
 Numeric string ids. Creation fills what the service fills: `record_type: address`,
 `address_book` and `validate_address` (both default true), timestamps. Deleting an address that
 is in use (for example as a phone number's emergency address) fails with 10021; "in use" is asked
 of the state, which combines explicit marks with references declared by other collections.
+Accepting suggestions (assumed behaviour) writes the suggested values onto the address and answers 202;
+asked again, or for an address with nothing to change, it answers 200 (`accepted` true once accepted).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any, Mapping
 
 from ..errors import bad_value, in_use
 from ..store import Record, State
+from . import address_validation
 from .base import Call, Collection, Handler, Reply, flag, pick, sort_records
 
 CREATE_FIELDS = (
@@ -37,7 +41,24 @@ class Addresses(Collection):
             ("POST", "/addresses"): self.post,
             ("GET", "/addresses/{id}"): self.retrieve,
             ("DELETE", "/addresses/{id}"): self.remove,
+            ("POST", "/addresses/actions/validate"): self.validate,
+            ("POST", "/addresses/{id}/actions/accept_suggestions"): self.accept_suggestions,
         }
+
+    def render(self, state: State, record: Record) -> dict[str, Any]:
+        return {k: v for k, v in record.items() if not k.startswith("_")}  # "_" marks what only the sandbox keeps
+
+    def validate(self, call: Call) -> Reply:
+        return 200, {"data": address_validation.validate(call.fields)}
+
+    def accept_suggestions(self, call: Call) -> Reply:
+        record = self.fetch(call)
+        changes = address_validation.suggestions(record)
+        if changes:
+            call.state.update(self.name, record["id"], {**changes, "_suggestions_accepted": True})
+        accepted = bool(changes) or bool(record.get("_suggestions_accepted"))
+        body = {"data": {"accepted": accepted, "id": record["id"], "record_type": "address_suggestion"}}
+        return (202 if changes else 200), body
 
     def create(self, state: State, fields: Mapping[str, Any]) -> Record:
         record: Record = {

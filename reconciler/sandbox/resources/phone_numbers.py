@@ -4,6 +4,7 @@
     GET    PATCH DELETE /phone_numbers/{id}
     GET    PATCH /phone_numbers/{id}/voice, /phone_numbers/{id}/messaging (the latter also by E.164)
     POST   /phone_numbers/{id}/actions/enable_emergency, /phone_numbers/actions/verify_ownership
+    PATCH  /phone_numbers/{id}/actions/bundle_status_change
 
 Numeric-string ids; numbers come from seeds (the spec has no create). The stored shape and the
 views are in `phone_number_records`, filters and orders in `phone_number_filters`. Lists cost
@@ -13,7 +14,10 @@ changed or deleted (422 10015); a deletion-locked number cannot be deleted (422 
 existing address (422 10017). Enabling emergency answers 202 with `emergency_status:
 provisioning`, which reads `active` once `job_seconds` have passed; disabling answers 200 and
 releases the address, so it can be deleted again (an address that is some number's emergency
-address cannot: 422 10021, via `uses`).
+address cannot: 422 10021, via `uses`). A bundle status change keeps `bundle_id` on the record but
+serves it nowhere, as no response schema declares it; it takes a UUID (bundles are not modelled, so
+any UUID is a bundle: assumed), and a number already in another bundle is refused (422 10015: the
+request's description says to remove it first; the code is assumed).
 """
 
 from __future__ import annotations
@@ -93,6 +97,7 @@ class PhoneNumbers(Collection):
             ("PATCH", "/phone_numbers/{id}/messaging"): self.patch_messaging,
             ("POST", "/phone_numbers/{id}/actions/enable_emergency"): self.enable_emergency,
             ("POST", "/phone_numbers/actions/verify_ownership"): self.verify_ownership,
+            ("PATCH", "/phone_numbers/{id}/actions/bundle_status_change"): self.bundle_status_change,
         }
 
     # -- building ------------------------------------------------------------------------
@@ -227,6 +232,19 @@ class PhoneNumbers(Collection):
         changes = {"emergency_enabled": True, "emergency_address_id": address, "emergency_status": "provisioning",
                    "_emergency_ready_at": timestamp(ready)}
         return 202, {"data": pn.voice(self._store(call.state, record, changes), call.state.now())}
+
+    def bundle_status_change(self, call: Call) -> Reply:
+        record = self.fetch(call)
+        require_active(record)
+        bundle = str(call.fields["bundle_id"])
+        if not UUID.match(bundle):
+            raise bad_value("bundle_id must be a bundle's UUID.", pointer="/bundle_id")
+        current = record.get("_bundle_id")
+        if current and current != bundle:
+            raise bad_value(f"The phone number is in bundle {current}; remove it from that bundle before assigning it "
+                            "to another.", pointer="/bundle_id")
+        updated = self._store(call.state, record, {"_bundle_id": bundle})
+        return 200, {"data": pn.voice(updated, call.state.now())}
 
     def verify_ownership(self, call: Call) -> Reply:
         """`found`: numbers in the account that can be edited (active); `not_found`: not in the account."""
