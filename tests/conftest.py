@@ -11,6 +11,16 @@ from support import API_KEY, EXAMPLES, Account, served
 from reconciler.sandbox import Sandbox, load_seed
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _examples_untouched() -> Iterator[None]:
+    """No test may write into the repository's examples (an apply writes its state and lock files beside
+    the config it is given): they would change what later tests and the demo start from."""
+    before = sorted(p.relative_to(EXAMPLES) for p in EXAMPLES.rglob("*"))
+    yield
+    after = sorted(p.relative_to(EXAMPLES) for p in EXAMPLES.rglob("*"))
+    assert after == before, f"tests left files in examples/: {sorted(set(map(str, after)) - set(map(str, before)))}"
+
+
 @pytest.fixture
 def seed() -> dict[str, Any]:
     return load_seed(EXAMPLES / "sandbox-seed.yaml")

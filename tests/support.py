@@ -46,6 +46,10 @@ class Account:
     def request_count(self) -> int:
         return len(self.sandbox.requests)
 
+    def planned(self, config: str) -> int:
+        """How many changes a plan of `config` holds now (what an apply of it should report)."""
+        return len(json.loads(self.run("plan", config, "--format", "json").stdout)["changes"])
+
 
 @contextmanager
 def served(sandbox: Sandbox, *, check: bool = True) -> Iterator[Account]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 from support import API_KEY, EXAMPLES, Account, served, write_config
@@ -12,8 +13,9 @@ from reconciler.sandbox import Sandbox, generate_account
 FAST_JOBS = {"job_seconds": 0.05, "job_seconds_per_number": 0.00002}
 
 
-def test_the_step_counter_counts_changes_and_ends_at_the_total_the_summary_gives(account: Account) -> None:
-    applied = account.run("apply", str(EXAMPLES / "config"), "--auto-approve")
+def test_the_step_counter_counts_changes_and_ends_at_the_total_the_summary_gives(account: Account, tmp_path: Path) -> None:
+    config = shutil.copytree(EXAMPLES / "config", tmp_path / "config")  # apply writes a state file beside it
+    applied = account.run("apply", str(config), "--auto-approve")
     assert applied.exit_code == 0, applied.output
     counters = [(int(a), int(b)) for a, b in re.findall(r"\[(\d+)/(\d+)\]", applied.stdout)]
     total = int(re.search(r"Apply complete: (\d+) change\(s\)", applied.stdout).group(1))  # type: ignore[union-attr]

@@ -139,10 +139,11 @@ def test_a_10000_number_change_is_one_comment_within_githubs_limit(github: FakeG
 
 def test_a_merge_applies_the_plan_whose_checksum_was_reviewed(account: Account, github: FakeGitHub, tmp_path: Path) -> None:
     config = str(copy_config(tmp_path))
+    planned = account.planned(config)
     assert account.run("github", "run", "plan", config, "--comment", env=pr_job(github, tmp_path / "pr").env).exit_code == 0
     merged = account.run("github", "run", "apply", config, "--comment", env=merge_job(github, tmp_path / "merge").env)
     assert merged.exit_code == 0, merged.output
-    assert "Apply complete: 6 change(s) applied." in merged.stdout
+    assert f"Apply complete: {planned} change(s) applied." in merged.stdout
     assert github.calls("GET", rf"/repos/{REPO}/commits/{MERGE_SHA}/pulls") == 1
     assert len(github.bodies(PR)) == 1 and github.calls("PATCH", ".*") == 0
     assert account.run("plan", config, "--detailed-exitcode").exit_code == 0
