@@ -72,8 +72,8 @@ class Document:
                 return found
             try:
                 self._tree = _parse_positions(self.path, self.text)
-            except ConfigError:  # the careful parser fails where the fast one did not: no position to give
-                self._tree = ()
+            except ConfigError:  # the careful parser fails where the fast one did not (nested too deep, say)
+                return self._scan.reached
         return _locate_in_tree(self._tree, loc, 0, 0)
 
 
@@ -126,9 +126,11 @@ class _Scanner:
         self.text = text
         self.steps: dict[tuple[_Region, int | str], _Step | None] = {}
         self.dashes: dict[_Region, list[int]] = {}
+        self.reached: tuple[int | None, int | None] = (None, None)  # the deepest position the last scan found
 
     def locate(self, data: Any, loc: Sequence[int | str]) -> tuple[int, int] | None:
         region = self.top()
+        self.reached = (None, None)
         if region is None:
             return None
         node, position = data, (self.line_of(region.start), region.indent + 1)
@@ -141,6 +143,7 @@ class _Scanner:
             if step is None:
                 return self.finish(region, node, loc[index:])
             position, inner = step
+            self.reached = position
             if inner is None:
                 return position if index == len(loc) - 1 else self.finish(region, node, loc[index:])
             region, node = inner, node[part]

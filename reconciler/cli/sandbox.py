@@ -6,6 +6,8 @@ import os
 import secrets
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from reconciler.cli.app import EXIT_OK, cli, show_progress
 from reconciler.client import TelnyxClient
 from reconciler.config import DesiredState
 from reconciler.errors import ReconcilerError
-from reconciler.sandbox import Sandbox, generate_account, load_seed, serve_forever
+from reconciler.sandbox import Sandbox, SeedError, generate_account, load_seed, serve_forever
 
 SANDBOX_DEFAULT_KEY = "sandbox-key"
 DEMO_BASE_URL = "http://sandbox.local/v2"
@@ -44,11 +46,12 @@ def sandbox(
     It accepts the API key in TELNYX_API_KEY, or `sandbox-key` when that is unset.
     """
     key = os.environ.get("TELNYX_API_KEY") or SANDBOX_DEFAULT_KEY
-    the_sandbox = Sandbox(
-        api_key=key, state_path=state, seed=_seed(seed, generate_numbers, generate_mobile),
-        latency_ms=latency_ms, rate_limit=rate_limit, fail_rate=fail_rate,
-        job_seconds=job_seconds, job_seconds_per_number=job_seconds_per_number,
-    )
+    with _seed_errors():
+        the_sandbox = Sandbox(
+            api_key=key, state_path=state, seed=_seed(seed, generate_numbers, generate_mobile),
+            latency_ms=latency_ms, rate_limit=rate_limit, fail_rate=fail_rate,
+            job_seconds=job_seconds, job_seconds_per_number=job_seconds_per_number,
+        )
     accepted = "the key in TELNYX_API_KEY" if key != SANDBOX_DEFAULT_KEY else f"the API key {SANDBOX_DEFAULT_KEY!r}"
 
     def ready(url: str) -> None:
@@ -60,6 +63,15 @@ def sandbox(
     except OSError as exc:  # the port is taken, or the address is not this machine's
         raise ReconcilerError(f"cannot serve on {host}:{port}: {exc.strerror}", "Choose another --port (0 picks a free one).") from None
     return EXIT_OK
+
+
+@contextmanager
+def _seed_errors() -> Iterator[None]:
+    """A seed file that cannot be read or applied is the user's to fix (exit 1), not a bug."""
+    try:
+        yield
+    except SeedError as exc:
+        raise ReconcilerError(f"the seed is invalid: {str(exc)[:500]}", "Fix the seed file; see `reconciler/sandbox/seed.py` for its format.") from None
 
 
 def _seed(path: str | None, numbers: int | None, mobile: int) -> dict[str, Any] | None:
@@ -77,7 +89,8 @@ def _seed(path: str | None, numbers: int | None, mobile: int) -> dict[str, Any] 
 def demo(config_dir: str, seed: str) -> int:
     """Plan, apply, plan again, catch and undo drift, answer port-outs by policy, rotate a secret: all
     against an embedded sandbox."""
-    the_sandbox = Sandbox(api_key=SANDBOX_DEFAULT_KEY, seed=load_seed(seed))
+    with _seed_errors():
+        the_sandbox = Sandbox(api_key=SANDBOX_DEFAULT_KEY, seed=load_seed(seed))
     desired = pipeline.load_desired([config_dir])
     with TelnyxClient(SANDBOX_DEFAULT_KEY, DEMO_BASE_URL, transport=the_sandbox.transport()) as client:
         _title(f"1. plan: {config_dir} against a sandbox account seeded from {seed}")
