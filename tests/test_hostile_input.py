@@ -183,3 +183,64 @@ def test_a_bad_seed_file_is_one_message(account: Account, tmp_path: Path, name: 
     result = account.run("sandbox", "--port", "0", "--seed", str(seed))
     assert result.exit_code == 1 and "the seed is invalid" in result.stderr and words in result.stderr, result.output
     assert "Traceback" not in result.output
+
+
+# --- names are shown, never executed (item 10), secrets scrubbed in every form (item 5) ------------------
+
+EVIL = "evil\x1b[2J\x9b31m|`x`</details>*bold*"
+LONG = "L" * 100_000
+
+
+def test_hostile_names_from_the_account_are_escaped_in_plans_and_progress(tmp_path: Path) -> None:
+    from reconciler.sandbox import Sandbox
+    from support import served
+
+    config = tmp_path / "telnyx.yaml"
+    config.write_text("reconciler:\n  prune: [billing_groups]\nbilling_groups:\n  - name: Ops\n")
+    with served(Sandbox(api_key=API_KEY, seed={"billing_groups": [{"name": EVIL}, {"name": LONG}]})) as account:
+        outputs = [account.run("plan", str(config), "--format", fmt).output for fmt in ("text", "markdown")]
+        applied = account.run("apply", str(config), "--auto-approve", "--force")
+    text, markdown = outputs
+    for shown in (text, markdown, applied.output):
+        assert "\x1b" not in shown and "\x9b" not in shown
+        assert shown.count("L" * 1000) <= 1  # a long name is cut in headings (shown whole at most once, in a field)
+    assert "billing_groups[evil\\x1b[2J\\x9b31m|`x`</details>*bold*]" in text
+    row = next(line for line in markdown.splitlines() if "evil" in line)
+    assert row.count(" | ") == 3 and "\\|" in row and "``" in row  # the table keeps its four cells
+    assert applied.exit_code == 0 and "deleted billing_groups[evil\\x1b[2J" in applied.output
+    assert "more characters)" in applied.output
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        lambda s: json.dumps({"detail": s}),
+        lambda s: json.dumps({"detail": s}, ensure_ascii=False),
+        lambda s: json.dumps(s).replace("/", "\\/"),
+        lambda s: repr({"token": s}),
+        lambda s: "GET /x?token=" + __import__("urllib.parse").parse.quote(s, safe=""),
+        lambda s: "token=" + __import__("urllib.parse").parse.quote_plus(s),
+    ],
+    ids=["json", "json-utf8", "json-slash", "repr", "url", "form"],
+)
+def test_secrets_are_scrubbed_when_quoted_escaped(form: Callable[[str], str]) -> None:
+    from reconciler.cli import redact
+
+    secret = 'to"ken\\with/slash\'é &=+'
+    redact.register([secret])
+    shown = redact.scrub(f"the API said: {form(secret)}")
+    assert "(sensitive)" in shown and "slash" not in shown, shown
+
+
+def test_markdown_cells_escape_what_would_end_the_table_or_the_details_block() -> None:
+    import io
+
+    from reconciler.plan import Action, Change, Plan
+    from reconciler.render import render
+
+    change = Change("billing_groups", "a`b|c", Action.CREATE, None, {"name": "</details> | `x` *y*"}, reason="</details>")
+    out = io.StringIO()
+    render(Plan((change,)), "markdown", out)
+    row = next(line for line in out.getvalue().splitlines() if "billing_groups" in line)
+    assert "</details>" not in row and "\\</details\\>" in row and "\\*y\\*" in row
+    assert "``billing_groups[a`b\\|c]``" in row and row.count(" | ") == 3

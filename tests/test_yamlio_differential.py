@@ -100,3 +100,27 @@ def test_lines_found_without_parsing_are_the_lines_ruamel_gives(tmp_path: Path) 
             assert fast.locate(loc)[0] == reference.locate(loc)[0], f"seed {seed}, {loc}: {document.text!r}"
             compared += 1
     assert compared > 1000
+
+
+def test_an_error_in_a_large_file_is_located_without_parsing_the_file_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The line of an error costs a scan, not a second (slow) parse: ruamel never reads the whole file."""
+    from reconciler.config import load_desired
+
+    lines = ["phone_numbers:"] + [f'  - phone_number: "+1312{i:07d}"\n    tags: [a, b]' for i in range(2000)]
+    lines[-1] = lines[-1].replace("tags", "tagz")
+    path = tmp_path / "telnyx.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    whole = path.read_text()
+    parsed: list[int] = []
+    real_load = yamlio.YAML.load
+
+    def watched(self: Any, stream: Any) -> Any:
+        parsed.append(len(stream))
+        return real_load(self, stream)
+
+    monkeypatch.setattr(yamlio.YAML, "load", watched)
+    with pytest.raises(ConfigError) as caught:
+        load_desired([str(path)], {})
+    [issue] = caught.value.issues
+    assert issue.line == 4001 and "unknown field 'tagz'" in issue.message
+    assert all(size < len(whole) // 100 for size in parsed)
