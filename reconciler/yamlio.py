@@ -15,9 +15,10 @@ small files (its messages say more) and writes YAML.
 
 from __future__ import annotations
 
+import bisect
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -61,6 +62,7 @@ class Document:
     text: str
     _tree: Any = None
     _scan: Any = None
+    _unreadable: bool = False
 
     def locate(self, loc: Sequence[int | str]) -> tuple[int | None, int | None]:
         """1-based (line, column) of the deepest node of `loc` that exists in the file."""
@@ -70,9 +72,12 @@ class Document:
             found = self._scan.locate(self.data, loc) if MERGE_KEY not in self.text else None
             if found is not None:
                 return found
-            try:
-                self._tree = _parse_positions(self.path, self.text)
-            except ConfigError:  # the careful parser fails where the fast one did not (nested too deep, say)
+            if not self._unreadable:
+                try:
+                    self._tree = _parse_positions(self.path, self.text)
+                except ConfigError:  # the careful parser fails where the fast one did not (nested too deep, say)
+                    self._unreadable = True
+            if self._tree is None:
                 return self._scan.reached
         return _locate_in_tree(self._tree, loc, 0, 0)
 
@@ -127,6 +132,7 @@ class _Scanner:
         self.steps: dict[tuple[_Region, int | str], _Step | None] = {}
         self.dashes: dict[_Region, list[int]] = {}
         self.reached: tuple[int | None, int | None] = (None, None)  # the deepest position the last scan found
+        self.line_ends: list[int] | None = None
 
     def locate(self, data: Any, loc: Sequence[int | str]) -> tuple[int, int] | None:
         region = self.top()
@@ -150,7 +156,9 @@ class _Scanner:
         return position
 
     def line_of(self, offset: int) -> int:
-        return self.text.count("\n", 0, offset) + 1
+        if self.line_ends is None:  # built once: many errors in a large file each need a line
+            self.line_ends = [m.start() for m in re.finditer("\n", self.text)]
+        return bisect.bisect_left(self.line_ends, offset) + 1
 
     def top(self) -> _Region | None:
         first = CONTENT_LINE.search(self.text)
@@ -337,24 +345,43 @@ def _one_document(shown: str, text: str) -> None:
 
 def check_data(document: Document) -> None:
     """Nesting depth (parsers and validation recurse), and control characters written as escapes (`"\\0"`)."""
-    escapes = "\\" in document.text
-    stack: list[tuple[Any, tuple[int | str, ...]]] = [(document.data, ())] if isinstance(document.data, (dict, list)) else []
+    if _deeper_than(document.data, MAX_DEPTH):
+        deep = next(loc for loc, _ in _walk(document.data) if len(loc) >= MAX_DEPTH)
+        raise _issue(document, deep, TOO_DEEP, DEPTH_HINT)
+    if "\\" not in document.text:  # only an escape can put a control character past check_text
+        return
+    for loc, value in _walk(document.data):
+        bad = FORBIDDEN.search(value) if isinstance(value, str) else None
+        if bad is not None:
+            raise _issue(document, loc, f"a value holds the control character {_char_name(bad.group())}",
+                         "remove the escape (such as `\\0` or `\\e`) from the quoted string")
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Level by level, containers only: a tenth of the cost of a walk that keeps paths."""
+    level = [data] if isinstance(data, (dict, list)) else []
+    for _ in range(limit):
+        following: list[Any] = []
+        for node in level:
+            following.extend([v for v in (node.values() if type(node) is dict else node) if type(v) in (dict, list)])
+        if not following:
+            return False
+        level = following
+    return True
+
+
+def _walk(data: Any) -> Iterator[tuple[Loc, Any]]:
+    """Every key and value with its path (a key is reported at its own path), depth first, to MAX_DEPTH."""
+    stack: list[tuple[Any, Loc]] = [(data, ())]
     while stack:
         node, loc = stack.pop()
-        if len(loc) >= MAX_DEPTH:
-            raise _issue(document, loc, TOO_DEEP, DEPTH_HINT)
-        items = node.items() if isinstance(node, dict) else enumerate(node)
-        for key, value in items:
-            if isinstance(value, (dict, list)):
-                stack.append((value, (*loc, key)))
-            elif escapes and (_escaped(key) or _escaped(value)):
-                bad = FORBIDDEN.search(key if _escaped(key) else value)
-                raise _issue(document, (*loc, key), f"a value holds the control character {_char_name(bad.group()) if bad else ''}",
-                             "remove the escape (such as `\\0` or `\\x1b`) from the quoted string")
-
-
-def _escaped(value: Any) -> bool:
-    return isinstance(value, str) and FORBIDDEN.search(value) is not None
+        yield loc, node
+        if len(loc) >= MAX_DEPTH or not isinstance(node, (dict, list)):
+            continue
+        for key, value in node.items() if isinstance(node, dict) else enumerate(node):
+            if isinstance(key, str):
+                yield (*loc, key), key
+            stack.append((value, (*loc, key)))
 
 
 def _issue(document: Document, loc: tuple[int | str, ...], message: str, hint: str) -> ConfigError:
