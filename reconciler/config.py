@@ -248,6 +248,8 @@ def confined_file(root: Path, base: Path, name: str) -> str:
         raise ValueError(f"cannot read {base / name}: {getattr(exc, 'strerror', None) or 'no such file'}") from None
     if target != root and root not in target.parents:
         raise ValueError(f"{name} is outside the config's root {root} (symlinks resolved)")
+    if ".git" in target.relative_to(root).parts:  # a CI checkout keeps its token in .git/config
+        raise ValueError(f"{name} is inside .git, which may hold credentials")
     info = target.stat()
     if not stat.S_ISREG(info.st_mode):
         raise ValueError(f"{name} is not a regular file (a directory, device or FIFO)")

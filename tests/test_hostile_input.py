@@ -39,6 +39,11 @@ def _a_directory(directory: Path) -> None:
     (directory / "sub").mkdir()
 
 
+def _git_checkout(directory: Path) -> None:
+    (directory / ".git").mkdir()
+    (directory / ".git" / "config").write_text('[http]\n  extraheader = "AUTHORIZATION: basic c2VjcmV0LXRva2Vu"\n')
+
+
 def _short_secret(directory: Path) -> None:
     (directory / "token.txt").write_text("s\n")
 
@@ -95,6 +100,7 @@ CASES: dict[str, Case] = {
     "a home path": Case(SECRET.encode() + b"${file:~/.netrc}\n", 4, "absolute path is not allowed"),
     "a .. escape": Case(SECRET.encode() + b"${file:../outside.txt}\n", 4, "outside the config's root", setup=_escape_by_symlink),
     "a symlink out": Case(SECRET.encode() + b"${file:inside.txt}\n", 4, "outside the config's root", setup=_escape_by_symlink),
+    "git's credentials": Case(SECRET.encode() + b"${file:.git/config}\n", 4, "inside .git", setup=_git_checkout),
     "a FIFO": Case(SECRET.encode() + b"${file:pipe}\n", 4, "not a regular file", setup=_fifo),
     "a directory": Case(SECRET.encode() + b"${file:sub}\n", 4, "not a regular file", setup=_a_directory),
     "over 64 KiB": Case(SECRET.encode() + b"${file:big.txt}\n", 4, "larger than 64 KiB", setup=_big_file),
