@@ -7,9 +7,8 @@ line, and reported together as one ConfigError.
 Values can come from the environment (`${env:NAME}`) or a file (`${file:PATH}`, relative to the YAML file
 that names it). A kind's sensitive fields (secrets, PINs) may only be written that way: a literal secret
 in the YAML would be committed to git. Both are confined, since a config may come from anyone who can open
-a pull request: a variable never names the tool's credentials or a CI token (`forbidden_variable`), and
-in a field that plans show it must be listed under `reconciler.variables`; a file is a regular file inside
-the config's root (`confined_file`), of at most `MAX_FILE_VALUE` bytes.
+a pull request: what a reference may read at all is decided in references.py, and in a field that plans
+show a variable must also be listed under `reconciler.variables`.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from reconciler import yamlio
+from reconciler.references import ENV_NAME, confined_file, forbidden_variable, roots
 from reconciler.errors import ConfigError, ConfigIssue
 from reconciler.kinds import KINDS, Entry
 from reconciler.plan import SafetyLimits
@@ -36,17 +35,6 @@ DEFAULT_PATHS = (Path("telnyx"), Path("telnyx.yaml"))
 STATE_FILE_NAME = "telnyx-reconciler.state.json"
 REF = re.compile(r"\$\{(env|file):([^}]*)\}")
 WHOLE_REF = re.compile(r"^\$\{(env|file):[^}]+\}$")
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# The tool's own credentials and the tokens CI platforms put in the environment of every job: GitHub
-# Actions, GitLab CI, Azure Pipelines, Bitbucket, CircleCI, Buildkite.
-FORBIDDEN_VARIABLES = frozenset({
-    "TELNYX_API_KEY", "TELNYX_RECONCILER_STATE_KEY", "GITHUB_TOKEN", "GH_TOKEN", "CI_JOB_TOKEN", "CI_JOB_JWT",
-    "CI_JOB_JWT_V1", "CI_JOB_JWT_V2", "CI_BUILD_TOKEN", "CI_REGISTRY_PASSWORD", "CI_DEPENDENCY_PROXY_PASSWORD",
-    "CI_DEPLOY_PASSWORD", "SYSTEM_ACCESSTOKEN", "BITBUCKET_STEP_OIDC_TOKEN", "CIRCLE_OIDC_TOKEN",
-    "CIRCLE_OIDC_TOKEN_V2", "BUILDKITE_AGENT_ACCESS_TOKEN",
-})
-FORBIDDEN_PREFIXES = ("ACTIONS_",)  # GitHub's runner tokens: ACTIONS_RUNTIME_TOKEN, ACTIONS_ID_TOKEN_REQUEST_TOKEN, ...
-MAX_FILE_VALUE = 64 * 1024
 MIN_SECRET_LENGTH = 8  # a shorter secret is found again in ordinary text; scrubbing it would tell where it is
 SHORT_SECRETS = frozenset({"external_pin"})  # port-out PINs are 4 to 10 digits, as the losing carrier sets them
 CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
@@ -195,16 +183,12 @@ def load_desired(paths: list[str] | tuple[str, ...], environ: dict[str, str] | N
     env = dict(os.environ if environ is None else environ)
     files = resolve_paths(paths)
     documents = [yamlio.load(path) for path in files]
-    builder = _Builder(env, _declared_variables(documents), _roots(paths, files))
+    builder = _Builder(env, _declared_variables(documents), roots(paths, files))
     for document in documents:
         builder.add(document)
     desired = builder.finish()
     desired.state_path = _state_path(paths, files, desired, builder.settings_source)
     return desired
-
-
-def forbidden_variable(name: str) -> bool:
-    return name.upper() in FORBIDDEN_VARIABLES or name.upper().startswith(FORBIDDEN_PREFIXES)
 
 
 def _declared_variables(documents: list[yamlio.Document]) -> frozenset[str]:
@@ -216,56 +200,6 @@ def _declared_variables(documents: list[yamlio.Document]) -> frozenset[str]:
         if isinstance(declared, list):
             found |= {name for name in declared if isinstance(name, str) and not forbidden_variable(name)}
     return frozenset(found)
-
-
-def _roots(paths: list[str] | tuple[str, ...], files: list[Path]) -> dict[str, Path]:
-    """Each file's root for `${file:}`: the git work tree holding it, else the directory given (or holding
-    the file given)."""
-    given = [Path(p).resolve() for p in paths] or [files[0].parent.resolve()]
-    roots: dict[str, Path] = {}
-    for file in files:
-        resolved = file.resolve()
-        owner = next((g for g in given if g == resolved or g in resolved.parents), resolved.parent)
-        roots[str(file)] = _work_tree(resolved.parent) or (owner if owner.is_dir() else owner.parent)
-    return roots
-
-
-def _work_tree(directory: Path) -> Path | None:
-    for candidate in (directory, *directory.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return None
-
-
-def confined_file(root: Path, base: Path, name: str) -> str:
-    """The text of `${file:NAME}`: a regular file inside `root`, symlinks resolved, at most MAX_FILE_VALUE
-    bytes, UTF-8. Raises ValueError saying what is wrong. A FIFO or device is never opened to find out."""
-    if Path(name).is_absolute() or name.startswith(("~", "\\")) or re.match(r"^[A-Za-z]:", name):
-        raise ValueError("an absolute path is not allowed; write it relative to this YAML file")
-    try:
-        target = (base / name).resolve(strict=True)
-    except (OSError, RuntimeError) as exc:
-        raise ValueError(f"cannot read {base / name}: {getattr(exc, 'strerror', None) or 'no such file'}") from None
-    if target != root and root not in target.parents:
-        raise ValueError(f"{name} is outside the config's root {root} (symlinks resolved)")
-    if ".git" in target.relative_to(root).parts:  # a CI checkout keeps its token in .git/config
-        raise ValueError(f"{name} is inside .git, which may hold credentials")
-    info = target.stat()
-    if not stat.S_ISREG(info.st_mode):
-        raise ValueError(f"{name} is not a regular file (a directory, device or FIFO)")
-    if info.st_size > MAX_FILE_VALUE:
-        raise ValueError(f"{name} is larger than {MAX_FILE_VALUE // 1024} KiB")
-    descriptor = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(descriptor, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # replaced since the check
-            raise ValueError(f"{name} is not a regular file")
-        raw = handle.read(MAX_FILE_VALUE + 1)
-    if len(raw) > MAX_FILE_VALUE:
-        raise ValueError(f"{name} is larger than {MAX_FILE_VALUE // 1024} KiB")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"{name} is not UTF-8 text") from None
 
 
 def _state_path(paths: list[str] | tuple[str, ...], files: list[Path], desired: DesiredState,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from support import API_KEY, Account
 
-from reconciler.config import MAX_FILE_VALUE
+from reconciler.references import MAX_FILE_VALUE
 
 PRUNED = b"reconciler:\n  prune: [billing_groups, access_ips]\n"
 
