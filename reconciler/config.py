@@ -23,10 +23,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from reconciler import yamlio
-from reconciler.references import ENV_NAME, confined_file, forbidden_variable, roots
 from reconciler.errors import ConfigError, ConfigIssue
 from reconciler.kinds import KINDS, Entry
 from reconciler.plan import SafetyLimits
+from reconciler.references import ENV_NAME, confined_file, forbidden_variable, roots
 
 SETTINGS_KEY = "reconciler"
 DEFAULTS_KEY = "defaults"

@@ -8,16 +8,22 @@ listed under `reconciler.variables`; `${file:}` reads only small regular files i
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import pytest
-from support import API_KEY, Account
+from support import API_KEY, Account, served
 
+from reconciler.cli import redact
+from reconciler.plan import Action, Change, Plan
 from reconciler.references import MAX_FILE_VALUE
+from reconciler.render import render
+from reconciler.sandbox import Sandbox
 
 PRUNED = b"reconciler:\n  prune: [billing_groups, access_ips]\n"
 
@@ -198,9 +204,6 @@ LONG = "L" * 100_000
 
 
 def test_hostile_names_from_the_account_are_escaped_in_plans_and_progress(tmp_path: Path) -> None:
-    from reconciler.sandbox import Sandbox
-    from support import served
-
     config = tmp_path / "telnyx.yaml"
     config.write_text("reconciler:\n  prune: [billing_groups]\nbilling_groups:\n  - name: Ops\n")
     with served(Sandbox(api_key=API_KEY, seed={"billing_groups": [{"name": EVIL}, {"name": LONG}]})) as account:
@@ -224,14 +227,12 @@ def test_hostile_names_from_the_account_are_escaped_in_plans_and_progress(tmp_pa
         lambda s: json.dumps({"detail": s}, ensure_ascii=False),
         lambda s: json.dumps(s).replace("/", "\\/"),
         lambda s: repr({"token": s}),
-        lambda s: "GET /x?token=" + __import__("urllib.parse").parse.quote(s, safe=""),
-        lambda s: "token=" + __import__("urllib.parse").parse.quote_plus(s),
+        lambda s: "GET /x?token=" + quote(s, safe=""),
+        lambda s: "token=" + quote_plus(s),
     ],
     ids=["json", "json-utf8", "json-slash", "repr", "url", "form"],
 )
 def test_secrets_are_scrubbed_when_quoted_escaped(form: Callable[[str], str]) -> None:
-    from reconciler.cli import redact
-
     secret = 'to"ken\\with/slash\'é &=+'
     redact.register([secret])
     shown = redact.scrub(f"the API said: {form(secret)}")
@@ -239,11 +240,6 @@ def test_secrets_are_scrubbed_when_quoted_escaped(form: Callable[[str], str]) ->
 
 
 def test_markdown_cells_escape_what_would_end_the_table_or_the_details_block() -> None:
-    import io
-
-    from reconciler.plan import Action, Change, Plan
-    from reconciler.render import render
-
     change = Change("billing_groups", "a`b|c", Action.CREATE, None, {"name": "</details> | `x` *y*"}, reason="</details>")
     out = io.StringIO()
     render(Plan((change,)), "markdown", out)

@@ -12,6 +12,7 @@ import pytest
 from yaml_corpus import Corpus
 
 from reconciler import yamlio
+from reconciler.config import load_desired
 from reconciler.errors import ConfigError
 
 DOCUMENTS = 1500
@@ -104,8 +105,6 @@ def test_lines_found_without_parsing_are_the_lines_ruamel_gives(tmp_path: Path) 
 
 def test_an_error_in_a_large_file_is_located_without_parsing_the_file_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The line of an error costs a scan, not a second (slow) parse: ruamel never reads the whole file."""
-    from reconciler.config import load_desired
-
     lines = ["phone_numbers:"] + [f'  - phone_number: "+1312{i:07d}"\n    tags: [a, b]' for i in range(2000)]
     lines[-1] = lines[-1].replace("tags", "tagz")
     path = tmp_path / "telnyx.yaml"
