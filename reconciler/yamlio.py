@@ -236,6 +236,8 @@ def _has(node: Any, part: int | str) -> bool:
 
 def _plain_key(key: str) -> bool:
     return bool(key) and not re.search(r"[\n:#]", key) and not key.startswith((" ", "-", "?", "&", "*", "!", "[", "{", "'", '"'))
+
+
 def load(path: Path) -> Document:
     """Parse one YAML file. Bad bytes, syntax errors and duplicate keys become a ConfigError with the line."""
     shown = str(path)

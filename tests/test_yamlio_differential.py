@@ -85,12 +85,14 @@ def test_lines_found_without_parsing_are_the_lines_ruamel_gives(tmp_path: Path) 
     """`locate` scans the text for a path; on every path of every document it agrees with ruamel's positions."""
     path = tmp_path / "telnyx.yaml"
     compared = 0
-    for seed in range(DOCUMENTS // 3):
+    for seed in range(DOCUMENTS):
         path.write_bytes(Corpus(seed).document().encode("utf-8"))
         try:
             document = yamlio.load(path)
         except ConfigError:
             continue
+        if yamlio.ALIAS.search(document.text):
+            continue  # ruamel places an alias at its anchor; the scan places it where it is written
         reference = yamlio.Document(document.path, document.data, document.text)
         try:
             reference._tree = yamlio._parse_positions(document.path, document.text)
@@ -100,7 +102,7 @@ def test_lines_found_without_parsing_are_the_lines_ruamel_gives(tmp_path: Path) 
             fast = yamlio.Document(document.path, document.data, document.text)
             assert fast.locate(loc)[0] == reference.locate(loc)[0], f"seed {seed}, {loc}: {document.text!r}"
             compared += 1
-    assert compared > 1000
+    assert compared > 2000
 
 
 def test_an_error_in_a_large_file_is_located_without_parsing_the_file_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
