@@ -36,6 +36,7 @@ DRIFT_WORDS = {
 
 MAX_SHOWN_KEY = 200
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+UNESCAPED_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029]")
 MARKDOWN = re.compile(r"([\\`*_\[\]<>|#!~])")
 
 
@@ -130,8 +131,9 @@ def plan_document(plan: Plan, drift: bool = False) -> dict[str, Any]:
 
 
 def render_json(plan: Plan, stream: IO[str], drift: bool = False) -> None:
-    json.dump(plan_document(plan, drift), stream, indent=2, sort_keys=True, ensure_ascii=False)
-    stream.write("\n")
+    text = json.dumps(plan_document(plan, drift), indent=2, sort_keys=True, ensure_ascii=False)
+    # JSON escapes C0 characters but not DEL and C1 (`\x9b` starts a terminal command): the same string, escaped
+    stream.write(UNESCAPED_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
 # --- markdown ----------------------------------------------------------------------------------------

@@ -207,12 +207,13 @@ def test_hostile_names_from_the_account_are_escaped_in_plans_and_progress(tmp_pa
     config = tmp_path / "telnyx.yaml"
     config.write_text("reconciler:\n  prune: [billing_groups]\nbilling_groups:\n  - name: Ops\n")
     with served(Sandbox(api_key=API_KEY, seed={"billing_groups": [{"name": EVIL}, {"name": LONG}]})) as account:
-        outputs = [account.run("plan", str(config), "--format", fmt).output for fmt in ("text", "markdown")]
+        outputs = [account.run("plan", str(config), "--format", fmt).stdout for fmt in ("text", "markdown", "json")]
         applied = account.run("apply", str(config), "--auto-approve", "--force")
-    text, markdown = outputs
-    for shown in (text, markdown, applied.output):
+    text, markdown, as_json = outputs
+    assert EVIL in {change["key"] for change in json.loads(as_json)["changes"]}  # JSON escapes, and keeps the name whole
+    for shown in (text, markdown, as_json, applied.output):
         assert "\x1b" not in shown and "\x9b" not in shown
-        assert shown.count("L" * 1000) <= 1  # a long name is cut in headings (shown whole at most once, in a field)
+        assert shown is as_json or shown.count("L" * 1000) <= 1  # a long name is cut in headings
     assert "billing_groups[evil\\x1b[2J\\x9b31m|`x`</details>*bold*]" in text
     row = next(line for line in markdown.splitlines() if "evil" in line)
     assert row.count(" | ") == 3 and "\\|" in row and "``" in row  # the table keeps its four cells
