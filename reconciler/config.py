@@ -6,7 +6,9 @@ line, and reported together as one ConfigError.
 
 Values can come from the environment (`${env:NAME}`) or a file (`${file:PATH}`, relative to the YAML file
 that names it). A kind's sensitive fields (secrets, PINs) may only be written that way: a literal secret
-in the YAML would be committed to git.
+in the YAML would be committed to git. Both are confined, since a config may come from anyone who can open
+a pull request: what a reference may read at all is decided in references.py, and in a field that plans
+show a variable must also be listed under `reconciler.variables`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from reconciler import yamlio
 from reconciler.errors import ConfigError, ConfigIssue
 from reconciler.kinds import KINDS, Entry
 from reconciler.plan import SafetyLimits
+from reconciler.references import ENV_NAME, confined_file, forbidden_variable, roots
 
 SETTINGS_KEY = "reconciler"
 DEFAULTS_KEY = "defaults"
@@ -32,7 +35,9 @@ DEFAULT_PATHS = (Path("telnyx"), Path("telnyx.yaml"))
 STATE_FILE_NAME = "telnyx-reconciler.state.json"
 REF = re.compile(r"\$\{(env|file):([^}]*)\}")
 WHOLE_REF = re.compile(r"^\$\{(env|file):[^}]+\}$")
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MIN_SECRET_LENGTH = 8  # a shorter secret is found again in ordinary text; scrubbing it would tell where it is
+SHORT_SECRETS = frozenset({"external_pin"})  # port-out PINs are 4 to 10 digits, as the losing carrier sets them
+CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
 class SafetySettings(BaseModel):
@@ -59,6 +64,20 @@ class Settings(BaseModel):
         description=f"Where the tool keeps keyed fingerprints of write-only values (integration secrets), "
         f"relative to this YAML file. Default: {STATE_FILE_NAME} beside the config.",
     )
+    variables: list[str] = Field(
+        default_factory=list,
+        description="Environment variables that `${env:NAME}` may use in fields that plans show (names, "
+        "descriptions, ...). Secrets may use any variable but the tool's credentials and CI tokens.",
+    )
+
+    @field_validator("variables")
+    @classmethod
+    def _usable_variables(cls, value: list[str]) -> list[str]:
+        bad = [name for name in value if not ENV_NAME.match(name) or forbidden_variable(name)]
+        if bad:
+            raise ValueError(f"{', '.join(bad)} cannot be used: a variable name of letters, digits and `_`, "
+                             "and never the tool's credentials or a CI token")
+        return value
 
     @field_validator("prune")
     @classmethod
@@ -165,13 +184,25 @@ def load_desired(
     """Read, substitute, validate and merge the config. Raises ConfigError listing every problem. With
     `only`, the entries of other kinds are neither substituted nor validated (`--target`)."""
     env = dict(os.environ if environ is None else environ)
-    builder = _Builder(env, only)
     files = resolve_paths(paths)
-    for path in files:
-        builder.add(yamlio.load(path))
+    documents = [yamlio.load(path) for path in files]
+    builder = _Builder(env, _declared_variables(documents), roots(paths, files), only)
+    for document in documents:
+        builder.add(document)
     desired = builder.finish()
     desired.state_path = _state_path(paths, files, desired, builder.settings_source)
     return desired
+
+
+def _declared_variables(documents: list[yamlio.Document]) -> frozenset[str]:
+    """`reconciler.variables` as written, read before substitution (settings are validated later)."""
+    found: set[str] = set()
+    for document in documents:
+        settings = document.data.get(SETTINGS_KEY) if isinstance(document.data, dict) else None
+        declared = settings.get("variables") if isinstance(settings, dict) else None
+        if isinstance(declared, list):
+            found |= {name for name in declared if isinstance(name, str) and not forbidden_variable(name)}
+    return frozenset(found)
 
 
 def _state_path(paths: list[str] | tuple[str, ...], files: list[Path], desired: DesiredState,
@@ -189,8 +220,13 @@ def _state_path(paths: list[str] | tuple[str, ...], files: list[Path], desired: 
 class _Builder:
     """Accumulates documents into a DesiredState, collecting issues instead of stopping at the first."""
 
-    def __init__(self, env: dict[str, str], only: frozenset[str] | None = None) -> None:
+    def __init__(
+        self, env: dict[str, str], variables: frozenset[str] = frozenset(), roots: dict[str, Path] | None = None,
+        only: frozenset[str] | None = None,
+    ) -> None:
         self.env = env
+        self.variables = variables
+        self.roots = roots or {}
         self.only = only
         self.issues: list[ConfigIssue] = []
         self.state = DesiredState(entries={name: [] for name in KINDS})
@@ -338,31 +374,64 @@ class _Builder:
         return node
 
     def reference(self, doc: yamlio.Document, loc: tuple[int | str, ...], source: str, name: str) -> str:
-        return self.env_value(doc, loc, name) if source == "env" else self.file_value(doc, loc, name)
+        value = self.env_value(doc, loc, name) if source == "env" else self.file_value(doc, loc, name)
+        if value is None:
+            return f"${{{source}:{name}}}"  # left as written, so the entry reports no second, derived problem
+        bad = CONTROL.search(value) if not _sensitive(loc) else None  # a secret is never shown
+        if bad is not None:
+            self.issue(doc, loc, f"${{{source}:{name}}} holds a control character (U+{ord(bad.group()):04X})",
+                       "a value is one line of text")
+            return f"${{{source}:{name}}}"
+        if _sensitive(loc) and len(value) < MIN_SECRET_LENGTH and loc[-1] not in SHORT_SECRETS:
+            self.issue(doc, loc, f"${{{source}:{name}}} is shorter than {MIN_SECRET_LENGTH} characters",
+                       "use a longer secret: a short one could be found in ordinary output")
+        return value
 
-    def file_value(self, doc: yamlio.Document, loc: tuple[int | str, ...], name: str) -> str:
+    def file_value(self, doc: yamlio.Document, loc: tuple[int | str, ...], name: str) -> str | None:
         """A file's content, without the trailing newline editors add; the path is relative to the YAML file."""
-        path = Path(doc.path).parent / Path(name).expanduser()
+        base = Path(doc.path).parent
+        root = self.roots.get(doc.path) or base.resolve()
         try:
-            return path.read_text(encoding="utf-8").rstrip("\r\n")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "it is not readable UTF-8 text"
-            self.issue(doc, loc, f"${{file:{name}}}: cannot read {path}: {reason}", "check the path (relative to this YAML file)")
-            return f"${{file:{name}}}"
+            return confined_file(root, base, name).rstrip("\r\n")
+        except ValueError as exc:
+            self.issue(doc, loc, f"${{file:{name}}}: {exc}", f"a file named here must be inside {root}")
+            return None
 
-    def env_value(self, doc: yamlio.Document, loc: tuple[int | str, ...], name: str) -> str:
+    def env_value(self, doc: yamlio.Document, loc: tuple[int | str, ...], name: str) -> str | None:
         if not ENV_NAME.match(name):
             self.issue(doc, loc, f"${{env:{name}}} is not a valid environment variable reference")
-            return f"${{env:{name}}}"  # left as written, so the entry reports no second, derived problem
+            return None
+        if forbidden_variable(name):
+            self.issue(doc, loc, f"${{env:{name}}} names the tool's credentials or a CI token, which a config may not read",
+                       "pass the value in another variable")
+            return None
+        if not _sensitive(loc) and name not in self.variables:
+            self.issue(doc, loc, f"${{env:{name}}} is not listed under `reconciler.variables`",
+                       f"add {name} to `reconciler.variables` if its value may appear in plans")
+            return None
         if name not in self.env:
             self.issue(doc, loc, f"environment variable {name} is not set", f"set {name} or remove the reference")
-            return f"${{env:{name}}}"
+            return None
         return self.env[name]
 
     def finish(self) -> DesiredState:
         if self.issues:
             raise ConfigError(self.issues)
         return self.state
+
+
+def _sensitive(loc: tuple[int | str, ...]) -> bool:
+    """Whether `loc` is a kind's sensitive field, in an entry or in the kind's defaults."""
+    kind = KINDS.get(str(loc[0])) if loc else None
+    if kind is None or not kind.sensitive:
+        return False
+    if kind.singleton:
+        depth = 1
+    elif len(loc) > 1 and loc[1] == ENTRIES_KEY:
+        depth = 3
+    else:
+        depth = 2  # `kind: [entries]` (index, field) or `kind: {defaults: {field}}`
+    return len(loc) == depth + 1 and loc[depth] in kind.sensitive
 
 
 def _entry_mappings(name: str, value: Any) -> list[tuple[tuple[int | str, ...], dict[Any, Any]]]:

@@ -1,17 +1,24 @@
 """YAML in and out: the only module that imports a YAML library.
 
 Configs of a hundred thousand phone numbers must load in about a second, so files are parsed with
-yaml-rs (a Rust YAML 1.2 parser, some 15 times faster than libyaml here). Positions are needed only for
-error messages: the first time one is asked for, the file is parsed again with ruamel.yaml's round-trip
-loader, which keeps the line and column of every key and item. ruamel also reports syntax errors (its
-messages say more) and writes YAML.
+yaml-rs (a Rust YAML 1.2 parser, some 15 times faster than libyaml here). The text it is given has
+passed yamlcheck.py's byte rules, and the data it returns is checked there too. A file with aliases is
+also read by ruamel.yaml's careful loader, and the two must agree: yaml-rs reads an alias inside its
+own anchor as null.
+
+Positions are needed only for error messages. `locate` finds a path's line by scanning the block
+structure of the text (no parse), and hands the small region it ends in to ruamel's round-trip loader,
+which keeps the line and column of every key and item; only when the region does not read back as the
+data (flow style, anchors) is the whole file parsed again. ruamel also reports syntax errors of small
+files (its messages say more) and writes YAML.
 """
 
 from __future__ import annotations
 
+import bisect
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -19,12 +26,18 @@ from typing import IO, Any
 import yaml_rs
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from reconciler.errors import ConfigError
+from reconciler.yamlcheck import CONTENT_LINE, DEPTH_HINT, TOO_DEEP, check_data, position, read_text
 
 Loc = tuple[int | str, ...]
 MERGE_KEY = "<<"
+FULL_SYNTAX_CHECK = 1_000_000  # characters: above this, a syntax error is told in the fast parser's words
+DASH = re.compile(r"-(?=[ \r\n]|$)", re.M)
+NEXT_CONTENT_LINE = re.compile(r"\n[ \t]*[^ \t\r\n#]")
+ALIAS = re.compile(r"(?:^|[ \t\[{,])\*[^ \t\r\n\[\]{},]")
 
 
 @dataclass
@@ -35,20 +48,37 @@ class Document:
     data: Any
     text: str
     _tree: Any = None
+    _scan: Any = None
+    _unreadable: bool = False
 
     def locate(self, loc: Sequence[int | str]) -> tuple[int | None, int | None]:
         """1-based (line, column) of the deepest node of `loc` that exists in the file."""
         if self._tree is None:
-            self._tree = _parse_positions(self.path, self.text)
-        node = self._tree
-        line, column = (1, 1) if isinstance(node, (CommentedMap, CommentedSeq)) else (None, None)
-        for part in loc:
-            position = _position_of(node, part)
-            if position is None:
-                break
-            line, column = position
-            node = node[part]
-        return line, column
+            if self._scan is None:
+                self._scan = _Scanner(self.text)
+            found = self._scan.locate(self.data, loc) if MERGE_KEY not in self.text else None
+            if found is not None:
+                return found
+            if not self._unreadable:
+                try:
+                    self._tree = _parse_positions(self.path, self.text)
+                except ConfigError:  # the careful parser fails where the fast one did not (nested too deep, say)
+                    self._unreadable = True
+            if self._tree is None:
+                return self._scan.reached
+        return _locate_in_tree(self._tree, loc, 0, 0)
+
+
+def _locate_in_tree(tree: Any, loc: Sequence[int | str], line_offset: int, column_offset: int) -> tuple[int | None, int | None]:
+    node = tree
+    line, column = (1 + line_offset, 1 + column_offset) if isinstance(node, (CommentedMap, CommentedSeq)) else (None, None)
+    for part in loc:
+        position = _position_of(node, part)
+        if position is None:
+            break
+        line, column = position[0] + line_offset, position[1] + column_offset
+        node = node[part]
+    return line, column
 
 
 def _position_of(node: Any, part: int | str) -> tuple[int, int] | None:
@@ -64,23 +94,202 @@ def _position_of(node: Any, part: int | str) -> tuple[int, int] | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Region:
+    """A block node: text[start:end], whose content starts at column `indent` of each of its lines (on the
+    first line, what precedes that column may be the dash of the sequence item the node is)."""
+
+    start: int
+    end: int
+    indent: int
+
+
+_Step = tuple[tuple[int, int], "_Region | None"]  # the (line, column) of a key or item, and its block value
+
+
+class _Scanner:
+    """Finds the line of a path in block-style YAML without parsing it. In a block mapping at column n, a key
+    is a line of n spaces, the key and a colon; in a block sequence, an item is a line of n spaces and a dash;
+    a node ends at the next line with content further left. Where the path goes on inside a value this
+    cannot follow (flow style, anchors), ruamel reads the small region reached so far, and that region must
+    read back as the data there; otherwise `locate` answers None and the whole file is parsed."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.steps: dict[tuple[_Region, int | str], _Step | None] = {}
+        self.dashes: dict[_Region, list[int]] = {}
+        self.reached: tuple[int | None, int | None] = (None, None)  # the deepest position the last scan found
+        self.line_ends: list[int] | None = None
+
+    def locate(self, data: Any, loc: Sequence[int | str]) -> tuple[int, int] | None:
+        region = self.top()
+        self.reached = (None, None)
+        if region is None:
+            return None
+        node, position = data, (self.line_of(region.start), region.indent + 1)
+        for index, part in enumerate(loc):
+            if not _has(node, part):
+                return position
+            if (region, part) not in self.steps:
+                self.steps[(region, part)] = self.item(region, part) if isinstance(part, int) else self.value(region, str(part))
+            step = self.steps[(region, part)]
+            if step is None:
+                return self.finish(region, node, loc[index:])
+            position, inner = step
+            self.reached = position
+            if inner is None:
+                return position if index == len(loc) - 1 else self.finish(region, node, loc[index:])
+            region, node = inner, node[part]
+        return position
+
+    def line_of(self, offset: int) -> int:
+        if self.line_ends is None:  # built once: many errors in a large file each need a line
+            self.line_ends = [m.start() for m in re.finditer("\n", self.text)]
+        return bisect.bisect_left(self.line_ends, offset) + 1
+
+    def top(self) -> _Region | None:
+        first = CONTENT_LINE.search(self.text)
+        if first is None or self.text.startswith(("---", "%"), first.end() - 1):
+            return None
+        return _Region(first.start(), len(self.text), first.end() - 1 - first.start())
+
+    def lines_matching(self, body: str, start: int, end: int) -> Iterator[int]:
+        """Offsets of the lines starting in [start, end) that match `body` from their first column. Anchored
+        on the line break before them, which scans several times faster than `^` with re.MULTILINE."""
+        if start == 0 and re.compile(body).match(self.text, 0, end):
+            yield 0
+        for match in re.compile("\n(?:%s)" % body).finditer(self.text, max(start - 1, 0), end):
+            yield match.start() + 1
+
+    def content_lines(self, region: _Region, pattern: str) -> list[int]:
+        """Offsets of the lines of `region` whose content at its column matches `pattern`."""
+        column = region.indent
+        found = list(self.lines_matching(r" {%d}(?:%s)" % (column, pattern), region.start, region.end))
+        first = re.compile(pattern).match(self.text, region.start + column, region.end)
+        if first is not None and (not found or found[0] != region.start):
+            found.insert(0, region.start)  # the first line may begin with the dash of the item this node is
+        return found
+
+    def item(self, region: _Region, index: int) -> _Step | None:
+        if region not in self.dashes:
+            self.dashes[region] = self.content_lines(region, DASH.pattern)
+        dashes = self.dashes[region]
+        if not dashes or dashes[0] != region.start or index >= len(dashes):
+            return None
+        end = dashes[index + 1] if index + 1 < len(dashes) else region.end
+        after = region.indent + 1
+        rest = self.text[dashes[index] + after:end]
+        spaces = len(rest) - len(rest.lstrip(" "))
+        position = (self.line_of(dashes[index]), after + spaces + 1)
+        if not rest[spaces:spaces + 1] or rest[spaces] in "\r\n#&!*":
+            return position, None  # content below the dash, or an anchor, tag or alias: ruamel reads it
+        return position, _Region(dashes[index], end, after + spaces)
+
+    def value(self, region: _Region, key: str) -> _Step | None:
+        if not _plain_key(key):
+            return None
+        quoted = re.escape(key)
+        keys = self.content_lines(region, r"(?:%s|\"%s\"|'%s')[ \t]*:(?=[ \t\r\n]|$)" % (quoted, quoted, quoted))
+        if not keys:
+            return None
+        position = (self.line_of(keys[0]), region.indent + 1)
+        line_end = self.text.find("\n", keys[0], region.end)
+        if line_end < 0 or self.text[keys[0] + region.indent:line_end].split(":", 1)[-1].split(" #", 1)[0].strip():
+            return position, None  # the value is on the key's line (a scalar or flow collection)
+        below = NEXT_CONTENT_LINE.search(self.text, line_end, region.end)
+        if below is None:
+            return position, None
+        start = below.start() + 1
+        column = below.end() - 1 - start
+        indentless = column == region.indent and DASH.match(self.text, below.end() - 1) is not None
+        if column <= region.indent and not indentless:
+            return position, None
+        shallower = r" {0,%d}[^ \t\r\n#]" % (column - 1) if column else ""
+        end = shallower
+        if indentless:  # `key:` then `- item` at the key's column: the sequence ends at the next key
+            at_column = r" {%d}(?!-[ \r\n]|-$)[^ \t\r\n#]" % column
+            end = f"{shallower}|{at_column}" if shallower else at_column
+        after = next(self.lines_matching(end, start, region.end), region.end)
+        return position, _Region(start, after, column)
+
+    def finish(self, region: _Region, node: Any, rest: Sequence[int | str]) -> tuple[int, int] | None:
+        """The rest of the path inside `region`, from ruamel's parse of just that region."""
+        column = region.indent
+        lines = self.text[region.start:region.end].split("\n")
+        lines[0] = " " * column + lines[0][column:]
+        dedented = "\n".join(line[column:] if not line[:column].strip(" ") else "" for line in lines)
+        try:
+            tree = YAML(typ="rt").load(dedented)
+        except Exception:  # noqa: BLE001 - a region cut out of its file may not read alone: the whole file is parsed
+            return None
+        if tree != node:
+            return None
+        line, found_column = _locate_in_tree(tree, rest, self.line_of(region.start) - 1, column)
+        return (line, found_column) if line is not None and found_column is not None else None
+
+
+def _has(node: Any, part: int | str) -> bool:
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+
+
+def _plain_key(key: str) -> bool:
+    return bool(key) and not re.search(r"[\n:#]", key) and not key.startswith((" ", "-", "?", "&", "*", "!", "[", "{", "'", '"'))
+
+
 def load(path: Path) -> Document:
-    """Parse one YAML file. Syntax errors and duplicate keys become a ConfigError with the line."""
+    """Parse one YAML file. Bad bytes, syntax errors and duplicate keys become a ConfigError with the line."""
     shown = str(path)
+    text = read_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError.single(shown, None, None, f"cannot read the file: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError.single(shown, None, None, "the file is not UTF-8 text") from None
-    try:
-        data = yaml_rs.loads(text)
+        # YAML 1.2 has no timestamps, and yaml-rs would read a block scalar (`|`) holding a date as one
+        data = yaml_rs.loads(text, parse_datetime=False)
     except yaml_rs.YAMLDecodeError as exc:
-        _parse_positions(shown, text)  # raises with ruamel's message and position
+        if "recursion limit" in str(exc):
+            raise ConfigError.single(shown, *_line_of(str(exc)), TOO_DEEP, DEPTH_HINT) from None
+        if len(text) <= FULL_SYNTAX_CHECK:
+            _parse_positions(shown, text)  # raises with ruamel's message and position
         raise ConfigError.single(shown, *_line_of(str(exc)), f"invalid YAML: {str(exc).splitlines()[-1]}") from None
-    if "<<" in text:
+    if MERGE_KEY in text:
         data = _merge_keys(data)
-    return Document(shown, data, text)
+    if ALIAS.search(text):
+        _check_aliases(shown, text, data)
+    document = Document(shown, data, text)
+    check_data(document)
+    return document
+
+
+def _check_aliases(shown: str, text: str, data: Any) -> None:
+    """yaml-rs reads an alias to a node that holds it (`a: &x {b: *x}`) as null: the careful parser
+    reads files with aliases too, and both must give the same data."""
+    try:
+        careful = careful_load(text)
+        same = careful == data
+    except RecursionError:
+        same = False
+    except Exception:  # noqa: BLE001 - whatever the careful parser refuses, the file is refused
+        _parse_positions(shown, text)  # raises with the careful parser's message and position
+        same = False
+    if not same:
+        found = ALIAS.search(text)
+        raise ConfigError.single(shown, *position(text, found.end() - 1 if found else 0),
+                                 "an alias (`*name`) here or below refers to a node that contains it, or reads ambiguously",
+                                 "write the values out instead of the alias")
+
+
+def careful_load(text: str) -> Any:
+    """ruamel's pure-Python safe loader, YAML 1.2 without timestamps, as the fast parser reads it."""
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Constructor = _NoTimestamps
+    return yaml.load(text)
+
+
+class _NoTimestamps(SafeConstructor):
+    """Reads a timestamp as the string it is written as."""
+
+
+_NoTimestamps.add_constructor("tag:yaml.org,2002:timestamp", SafeConstructor.construct_yaml_str)
 
 
 def _merge_keys(node: Any) -> Any:
@@ -117,6 +326,10 @@ def _parse_positions(shown: str, text: str) -> Any:
         raise ConfigError.single(shown, line, column, f"invalid YAML: {problem}", hint) from None
     except YAMLError as exc:
         raise ConfigError.single(shown, None, None, f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise ConfigError.single(shown, None, None, TOO_DEEP, DEPTH_HINT) from None
+    except Exception as exc:  # noqa: BLE001 - ruamel's round-trip loader has failures of its own (merging a null)
+        raise ConfigError.single(shown, None, None, f"invalid YAML: {type(exc).__name__}") from None
 
 
 def _line_of(message: str) -> tuple[int | None, int | None]:

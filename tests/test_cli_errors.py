@@ -16,7 +16,10 @@ BAD_CONFIGS = {
     "wrong type": ("sso_providers:\n  - short_name: x\n    name: X\n    active: sometimes\n", 4, "active:"),
     "duplicate key": ("billing_groups:\n  - name: A\n    name: B\n", 3, "duplicate key"),
     "duplicate resource": ("billing_groups:\n  - name: A\n  - name: A\n", 3, "defined twice"),
-    "undefined env": ("billing_groups:\n  - name: ${env:RECONCILER_TEST_UNSET}\n", 2, "RECONCILER_TEST_UNSET is not set"),
+    "undefined env": (
+        "reconciler:\n  variables: [RECONCILER_TEST_UNSET]\nbilling_groups:\n  - name: ${env:RECONCILER_TEST_UNSET}\n", 4,
+        "RECONCILER_TEST_UNSET is not set",
+    ),
     "invalid IP": ("access_ips:\n  - ip_address: 10.0.0.300\n", 2, "not a valid IPv4 or IPv6 address"),
     "unknown prune kind": ("reconciler:\n  prune: [billing_group]\n", 2, "unknown kind"),
     "not a list": ("billing_groups:\n  name: A\n", 1, "must be a list of entries"),

@@ -79,10 +79,11 @@ def test_a_resource_defined_in_two_files_names_both_places(tmp_path: Path) -> No
 
 
 def test_environment_values_are_substituted_and_an_unset_one_is_named(tmp_path: Path) -> None:
-    path = write(tmp_path, "c.yaml", "billing_groups:\n  - name: ${env:TEAM}-billing\n  - name: ${env:MISSING_ONE}\n")
+    declared = "reconciler:\n  variables: [TEAM, MISSING_ONE]\n"
+    path = write(tmp_path, "c.yaml", declared + "billing_groups:\n  - name: ${env:TEAM}-billing\n  - name: ${env:MISSING_ONE}\n")
     [issue] = issues_of(path, env={"TEAM": "ops"})
-    assert issue.line == 3 and "MISSING_ONE is not set" in issue.message
-    write(tmp_path, "c.yaml", "billing_groups:\n  - name: ${env:TEAM}-billing\n")
+    assert issue.line == 5 and "MISSING_ONE is not set" in issue.message
+    write(tmp_path, "c.yaml", declared + "billing_groups:\n  - name: ${env:TEAM}-billing\n")
     assert load_desired([str(path)], {"TEAM": "ops"}).entries["billing_groups"][0].name == "ops-billing"
 
 

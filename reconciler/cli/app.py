@@ -72,7 +72,7 @@ def show_progress(event: Progress) -> None:
     if event.step is not None:
         change = event.step.change
         part = "" if change.action.value != "replace" else " (replace: the old one)" if event.what == "delete" else " (replace: the new one)"
-        click.echo(f"  [{event.done}/{event.total}] {DONE_WORDS[event.what]} {change.address}{part}")
+        click.echo(f"  [{event.done}/{event.total}] {DONE_WORDS[event.what]} {render.shown_address(change)}{part}")
     else:
         click.echo(f"  {event.kind}: {event.done:,} of {event.total:,} {event.what}")
 
@@ -82,7 +82,7 @@ SHOWN_APPLIED = 20  # beyond this, applied changes are counted per kind, not lis
 
 def _applied_lines(exc: ApplyError) -> list[str]:
     if len(exc.applied) <= SHOWN_APPLIED:
-        return [f"  applied:     {change.action.symbol} {change.address}" for change in exc.applied]
+        return [f"  applied:     {change.action.symbol} {render.shown_address(change)}" for change in exc.applied]
     per_kind = Counter(change.kind for change in exc.applied)
     return [f"  applied:     {count} change(s) of {kind}" for kind, count in sorted(per_kind.items())]
 
@@ -91,13 +91,14 @@ def report(exc: ReconcilerError, debug: bool) -> None:
     lines = [f"Error: {exc.message}"]
     if isinstance(exc, ApplyError):
         lines += _applied_lines(exc)
-        lines += [f"  failed:      {change.action.symbol} {change.address}: {reason}" for change, reason in exc.failed]
-        lines += [f"  not applied: {change.action.symbol} {change.address}" for change in exc.pending]
+        lines += [f"  failed:      {change.action.symbol} {render.shown_address(change)}: {reason}" for change, reason in exc.failed]
+        lines += [f"  not applied: {change.action.symbol} {render.shown_address(change)}" for change in exc.pending]
     if exc.hint:
         lines.append(exc.hint)
     if debug:
         lines.append(traceback.format_exc().rstrip())
-    click.echo(redact.scrub("\n".join(lines)), err=True)
+    scrubbed = redact.scrub("\n".join(lines))
+    click.echo("\n".join(render.visible(line) for line in scrubbed.split("\n")), err=True)  # a quoted name is never obeyed
 
 
 @click.group(cls=ReconcilerGroup)

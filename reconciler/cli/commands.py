@@ -28,7 +28,7 @@ from reconciler.cli.app import (
     state_for,
     target_option,
 )
-from reconciler.errors import ConfigError, ReconcilerError
+from reconciler.errors import PlanError, ReconcilerError
 from reconciler.export import export as export_live
 from reconciler.plan import Plan
 from reconciler.yamlio import dump as dump_yaml
@@ -234,12 +234,36 @@ def _read_planfile(path: Path) -> dict[str, Any] | None:
         return None
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        raise ConfigError.single(str(path), None, None, "not a plan file (expected JSON written by `plan --out`)") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        raise _not_a_plan(path, "it is not JSON") from None
     if not isinstance(document, dict) or document.get("format") != PLANFILE_FORMAT:
-        raise ConfigError.single(str(path), None, None, "not a plan file written by `telnyx-reconciler plan --out`")
+        raise _not_a_plan(path, f"it has no `\"format\": \"{PLANFILE_FORMAT}\"`")
     if document.get("format_version") != PLANFILE_VERSION:
-        raise ConfigError.single(str(path), None, None, f"plan file format {document.get('format_version')} is not supported")
+        raise PlanError(f"{path}: plan file format {str(document.get('format_version'))[:40]} is not supported",
+                        "Write the plan again with this version's `plan --out`.")
+    _check_planfile(path, document)
     return document
+
+
+def _not_a_plan(path: Path, why: str) -> PlanError:
+    return PlanError(f"{path} is not a plan file ({why})",
+                     "Give `apply` a plan written by `plan --out`, or config files (.yaml, .yml) or a directory of them.")
+
+
+def _check_planfile(path: Path, document: dict[str, Any]) -> None:
+    """Every part apply reads is there and of its type; a damaged file is one message, not a crash."""
+    strings = all(isinstance(v, list) and all(isinstance(s, str) for s in v) for v in (document.get("config"), document.get("targets")))
+    problem = "" if strings and isinstance(document.get("force"), bool) else "`config`, `targets` or `force` is missing or of the wrong type"
+    if not problem:
+        try:
+            if not isinstance(document["plan"]["changes"], list):
+                raise TypeError("`plan.changes` is not a list")
+            Plan.from_dict(document["plan"])
+        except KeyError as exc:
+            problem = f"the key {str(exc)[:60]} is missing"
+        except (TypeError, ValueError, AttributeError) as exc:
+            problem = str(exc)[:200]
+    if problem:
+        raise PlanError(f"{path} is a damaged plan file: {problem}", "Write the plan again with `plan --out`; nothing was applied.")
 
 

@@ -6,6 +6,8 @@ import os
 import secrets
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from reconciler.client import TelnyxClient
 from reconciler.config import DesiredState
 from reconciler.errors import ReconcilerError
 from reconciler.plan import Plan
-from reconciler.sandbox import Sandbox, generate_account, load_seed, serve_forever
+from reconciler.sandbox import Sandbox, SeedError, generate_account, load_seed, serve_forever
 from reconciler.state import Fingerprints, state_key
 
 SANDBOX_DEFAULT_KEY = "sandbox-key"
@@ -50,12 +52,13 @@ def sandbox(
     It accepts the API key in TELNYX_API_KEY, or `sandbox-key` when that is unset.
     """
     key = os.environ.get("TELNYX_API_KEY") or SANDBOX_DEFAULT_KEY
-    the_sandbox = Sandbox(
-        api_key=key, state_path=state, seed=_seed(seed, generate_numbers, generate_mobile),
-        latency_ms=latency_ms, rate_limit=rate_limit, fail_rate=fail_rate,
-        job_seconds=job_seconds, job_seconds_per_number=job_seconds_per_number,
-        portout_answer_hours=float(portout_answer_hours),
-    )
+    with _seed_errors():
+        the_sandbox = Sandbox(
+            api_key=key, state_path=state, seed=_seed(seed, generate_numbers, generate_mobile),
+            latency_ms=latency_ms, rate_limit=rate_limit, fail_rate=fail_rate,
+            job_seconds=job_seconds, job_seconds_per_number=job_seconds_per_number,
+            portout_answer_hours=float(portout_answer_hours),
+        )
     accepted = "the key in TELNYX_API_KEY" if key != SANDBOX_DEFAULT_KEY else f"the API key {SANDBOX_DEFAULT_KEY!r}"
 
     def ready(url: str) -> None:
@@ -67,6 +70,15 @@ def sandbox(
     except OSError as exc:  # the port is taken, or the address is not this machine's
         raise ReconcilerError(f"cannot serve on {host}:{port}: {exc.strerror}", "Choose another --port (0 picks a free one).") from None
     return EXIT_OK
+
+
+@contextmanager
+def _seed_errors() -> Iterator[None]:
+    """A seed file that cannot be read or applied is the user's to fix (exit 1), not a bug."""
+    try:
+        yield
+    except SeedError as exc:
+        raise ReconcilerError(f"the seed is invalid: {str(exc)[:500]}", "Fix the seed file; see `reconciler/sandbox/seed.py` for its format.") from None
 
 
 def _seed(path: str | None, numbers: int | None, mobile: int) -> dict[str, Any] | None:
@@ -86,7 +98,8 @@ def demo(config_dir: str | None, seed: str | None) -> int:
     against an embedded sandbox."""
     config_dir = config_dir or _example("config")
     seed = seed or _example("sandbox-seed.yaml")
-    the_sandbox = Sandbox(api_key=SANDBOX_DEFAULT_KEY, seed=load_seed(seed))
+    with _seed_errors():
+        the_sandbox = Sandbox(api_key=SANDBOX_DEFAULT_KEY, seed=load_seed(seed))
     desired = pipeline.load_desired([config_dir])
     remembered = Fingerprints(None, state_key(SANDBOX_DEFAULT_KEY))  # what the tool set, kept in memory only
     with TelnyxClient(SANDBOX_DEFAULT_KEY, DEMO_BASE_URL, transport=the_sandbox.transport()) as client:

@@ -102,7 +102,9 @@ def load_seed(path: str | Path) -> dict[str, list[dict[str, Any]]]:
         text = source.read_text(encoding="utf-8")
         data = json.loads(text) if source.suffix.lower() == ".json" else YAML(typ="safe", pure=True).load(text)
     except (OSError, ValueError, YAMLError) as exc:
-        raise SeedError(f"cannot read seed {source}: {exc}") from exc
+        raise SeedError(f"cannot read seed {source}: {str(exc)[:300]}") from None
+    except RecursionError:
+        raise SeedError(f"cannot read seed {source}: it is nested too deeply") from None
     return check_seed(_plain(data) if data is not None else {}, str(source))
 
 
@@ -148,7 +150,7 @@ def apply_seed(state: State, collections: Mapping[str, Collection], seed: Mappin
 def _apply_entry(state: State, collection: Collection, entry: dict[str, Any], where: str, spec: Spec | None) -> None:
     try:
         record = collection.create(state, entry)
-    except (ApiError, StateError, KeyError, TypeError, AttributeError) as exc:
+    except (ApiError, StateError, KeyError, TypeError, AttributeError, ValueError) as exc:
         raise SeedError(f"{where}: {exc}") from exc
     if spec is None:
         return
