@@ -223,7 +223,7 @@ def show(planfile: str, fmt: str) -> int:
     """Render a saved plan (written by `plan --out`) offline."""
     saved = _read_planfile(Path(planfile))
     if saved is None:
-        raise ConfigError.single(planfile, None, None, "not a plan file written by `telnyx-reconciler plan --out`")
+        raise _not_a_plan(Path(planfile), "it is a YAML config")
     render.render(Plan.from_dict(saved["plan"]), fmt, sys.stdout)
     return EXIT_OK
 
