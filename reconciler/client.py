@@ -173,7 +173,7 @@ class TelnyxClient:
     # --- public calls ---------------------------------------------------------------------------------
 
     def get(self, path: str, params: dict[str, Any] | None = None, *, what: str = "") -> dict[str, Any]:
-        return self._call("GET", path, params=params, what=what or f"reading {path}")
+        return self._call("GET", path, params=params, what=what or f"reading {path}", shape=_with_data)
 
     def patch(self, path: str, body: dict[str, Any], *, what: str = "") -> dict[str, Any]:
         return self._data(self._call("PATCH", path, body=body, what=what or f"updating {path}"))
@@ -476,6 +476,10 @@ def _object_shape(payload: Any) -> str | None:
     if isinstance(data, dict) and "id" in data and data["id"] in (None, ""):
         return "a resource whose id is null"
     return None
+
+
+def _with_data(payload: dict[str, Any]) -> str | None:
+    return None if "data" in payload else "an object without `data`"
 
 
 def _list_shape(payload: dict[str, Any]) -> str | None:

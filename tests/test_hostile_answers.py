@@ -186,6 +186,15 @@ def test_a_body_that_drips_is_stopped_at_the_deadline() -> None:
     assert time.monotonic() - started < 4
 
 
+def test_an_answer_past_the_size_limit_is_refused_naming_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("reconciler.client.MAX_BODY_BYTES", 2**20)
+    items = [{**GROUP, "id": f"g-{i}", "name": "n" * 1000} for i in range(2000)]  # about 2 MiB
+    server = Hostile(on_list(listing(items)))
+    with server.serve() as url, TelnyxClient(API_KEY, url) as client:
+        with pytest.raises(UnreadableAnswerError, match="larger than the limit of 1 MiB per answer"):
+            client.list_all("/billing_groups")
+
+
 def test_pages_are_read_a_window_at_a_time() -> None:
     # 40 pages of one item each; page 2 cannot be read: the read stops, with no more than a window of
     # max_in_flight pages asked for, instead of every page queued up front.

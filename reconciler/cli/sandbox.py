@@ -35,9 +35,12 @@ DEMO_BASE_URL = "http://sandbox.local/v2"
 @click.option("--generate-mobile", type=click.IntRange(0), default=0, show_default=True, help="Mobile numbers to generate along with --generate-numbers.")
 @click.option("--job-seconds", type=click.FloatRange(0), default=1.0, show_default=True, help="Base duration of a background job.")
 @click.option("--job-seconds-per-number", type=click.FloatRange(0), default=0.0005, show_default=True, help="Added per number in a job.")
+@click.option("--page-size-cap", type=click.IntRange(1), help="Lists without a declared maximum page size serve at most N a page.")
+@click.option("--page-size-refused-above", type=click.IntRange(1), help="Lists without a declared maximum page size refuse a larger page[size] (422).")
 def sandbox(
     host: str, port: int, state: str | None, seed: str | None, latency_ms: float, rate_limit: float | None, fail_rate: float,
     generate_numbers: int | None, generate_mobile: int, job_seconds: float, job_seconds_per_number: float,
+    page_size_cap: int | None, page_size_refused_above: int | None,
 ) -> int:
     """Serve a local, stateful Telnyx API v2 on HOST:PORT/v2 (Ctrl-C stops it).
 
@@ -48,6 +51,7 @@ def sandbox(
         api_key=key, state_path=state, seed=_seed(seed, generate_numbers, generate_mobile),
         latency_ms=latency_ms, rate_limit=rate_limit, fail_rate=fail_rate,
         job_seconds=job_seconds, job_seconds_per_number=job_seconds_per_number,
+        page_size_cap=page_size_cap, page_size_refused_above=page_size_refused_above,
     )
     accepted = "the key in TELNYX_API_KEY" if key != SANDBOX_DEFAULT_KEY else f"the API key {SANDBOX_DEFAULT_KEY!r}"
 
