@@ -1,8 +1,15 @@
 """TelnyxClient: the edge between the tool and the Telnyx API, and the only module that imports httpx.
 
-It owns authentication, connection reuse, a bound on requests in flight, pagination (all pages of a list
-fetched concurrently once the first gives `meta.total_pages`), pacing from the rate-limit headers,
-retries with exponential backoff and jitter, and the translation of HTTP failures into errors.py.
+It owns authentication, connection reuse, a bound on requests in flight, pagination (later pages of a list
+fetched concurrently, a window of them at a time, once the first gives `meta.total_pages` and the
+`meta.page_size` the server applied), pacing from the rate-limit headers, retries with exponential backoff
+and jitter, and the translation of HTTP failures into errors.py.
+
+Every answer is hostile until checked: a redirect, a 2xx body that is not a JSON object with `data` (a list
+with `meta` for lists), an item without an id, a body past its size limit or a request past its deadline is
+an UnreadableAnswerError naming the URL and the status, never "nothing there". Objects read twice (the same
+`id` on two pages) count once. Limits: MAX_BODY_BYTES per answer, MAX_ERROR_BODY_BYTES and
+MAX_DETAIL_CHARS for what an error answer shows, MAX_LIST_ITEMS per list, the `deadline` per request.
 
 Retries: GET, PATCH and DELETE are retried on 408/409/429/5xx, timeouts and connection errors. A create
 (POST) is retried blindly only when the API cannot have acted on it (429, or no connection made). After
@@ -13,24 +20,37 @@ returns the resource if the create did happen, so a lost answer never makes a du
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import httpx
 
 from reconciler import errors
-from reconciler.errors import ApiError, ApiProblem
+from reconciler.errors import ApiError, ApiProblem, UnreadableAnswerError
 
 log = logging.getLogger("reconciler.client")
 
 DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
 MAX_PAGE_SIZE = 250
+# Where a list refuses MAX_PAGE_SIZE (its spec declares no maximum), the first page is asked again once at
+# the spec's example size, else at the API's default page size.
+FALLBACK_PAGE_SIZES = {"/integration_secrets": 25}
+DEFAULT_PAGE_SIZE = 20
+# The largest list the tool reads: ten times the 100,000-number account it is measured at (README).
+MAX_LIST_ITEMS = 1_000_000
+MAX_BODY_BYTES = 64 * 2**20
+MAX_ERROR_BODY_BYTES = 2**20
+MAX_DETAIL_CHARS = 500
+DEFAULT_DEADLINE = 120.0
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 501, 502, 503, 504})
 MAX_BACKOFF = 8.0
 MAX_RETRY_AFTER = 60.0
@@ -84,6 +104,17 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """A response read whole, within its limits: `cut` when its body passed the limit and was cut there."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    where: str  # method and URL, for messages
+    cut: bool = False
+
+
 class _Ambiguous(Exception):
     """A create failed in a way that leaves unknown whether the API acted on it."""
 
@@ -100,6 +131,7 @@ class TelnyxClient:
         transport: httpx.BaseTransport | None = None,
         max_in_flight: int = 8,
         timeout: float = 30.0,
+        deadline: float = DEFAULT_DEADLINE,
         max_retries: int = 4,
         backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
@@ -110,6 +142,7 @@ class TelnyxClient:
         self.base_url = check_base_url(base_url) if transport is None else base_url.rstrip("/")
         self.max_in_flight = max(1, max_in_flight)
         self.max_retries = max_retries
+        self.deadline = deadline
         self.backoff = backoff
         self.sleep = sleep
         self.monotonic = monotonic  # the clock of the rate-limit window (injected by tests, with `sleep`)
@@ -142,7 +175,7 @@ class TelnyxClient:
     # --- public calls ---------------------------------------------------------------------------------
 
     def get(self, path: str, params: dict[str, Any] | None = None, *, what: str = "") -> dict[str, Any]:
-        return self._call("GET", path, params=params, what=what or f"reading {path}")
+        return self._call("GET", path, params=params, what=what or f"reading {path}", shape=_with_data)
 
     def patch(self, path: str, body: dict[str, Any], *, what: str = "") -> dict[str, Any]:
         return self._data(self._call("PATCH", path, body=body, what=what or f"updating {path}"))
@@ -155,10 +188,12 @@ class TelnyxClient:
         return self._data(self._call("DELETE", path, what=what or f"deleting {path}"))
 
     def create(self, path: str, body: dict[str, Any], *, what: str, recover: Recover) -> dict[str, Any]:
-        """POST a new resource without ever making two: see the module docstring."""
+        """POST a new resource without ever making two: see the module docstring. After an ambiguous
+        attempt, a refusal of the next one as a duplicate (409/422) means the earlier one took effect."""
+        ambiguous_before = False
         for attempt in range(self.max_retries + 1):
             try:
-                return self._data(self._call("POST", path, body=body, what=what, create=True))
+                created = self._data(self._call("POST", path, body=body, what=what, create=True))
             except _Ambiguous as ambiguous:
                 log.info("%s: answer lost (%s); checking whether it was created", what, ambiguous.error.status)
                 found = recover()
@@ -166,7 +201,17 @@ class TelnyxClient:
                     return found
                 if attempt == self.max_retries:
                     raise ambiguous.error from None
+                ambiguous_before = True
                 self._backoff(attempt, None)
+                continue
+            except ApiError as refused:
+                found = recover() if ambiguous_before and refused.status in (409, 422) else None
+                if found is None:
+                    raise
+                return found
+            if created.get("id") in (None, ""):
+                raise self._unreadable(200, what, f"POST {self.base_url}{path}", "a created resource without an id")
+            return created
         raise AssertionError("unreachable")
 
     def list_all(
@@ -175,31 +220,59 @@ class TelnyxClient:
         params: dict[str, Any] | None = None,
         transform: Callable[[dict[str, Any]], Any] | None = None,
     ) -> list[Any]:
-        """Every item of a paginated list, at the largest page size, later pages fetched concurrently.
+        """Every item of a paginated list, each `id` once: the first page at the largest page size, later
+        pages at the size the server applied, a window of max_in_flight of them at a time.
 
         `transform` maps each item as its page arrives, so a large account is never held in raw form.
         """
         base = dict(params or {})
-        convert = transform or (lambda item: item)
+        collected = _Collected(transform or (lambda item: item), f"listing {path}")
+        first, size = self._first_page(path, base)
+        total = int(first["meta"].get("total_pages") or 0)
+        size = int(first["meta"].get("page_size") or size)
+        if total * size > MAX_LIST_ITEMS:
+            raise self._unreadable(200, f"listing {path}", self._where(path, base, 1, size),
+                                   f"meta.total_pages {total:,} of {size} items: more than the limit of "
+                                   f"{MAX_LIST_ITEMS:,} items the tool reads from one list")
+        collected.add(first, self._where(path, base, 1, size))
+        if total <= 1:
+            return collected.items
+        window = self.max_in_flight
+        with ThreadPoolExecutor(max_workers=min(window, total - 1)) as pool:
+            pending: deque[tuple[Future[dict[str, Any]], int]] = deque()
+            number = 2
+            while pending or number <= total:
+                while number <= total and len(pending) < window:
+                    pending.append((pool.submit(self._list_page, path, base, number, size), number))
+                    number += 1
+                future, done = pending.popleft()
+                collected.add(future.result(), self._where(path, base, done, size))
+        return collected.items
 
-        def page(number: int) -> tuple[list[Any], int]:
-            query = {**base, "page[number]": number, "page[size]": MAX_PAGE_SIZE}
-            try:
-                payload = self.get(path, query, what=f"listing {path}" + (f" (page {number})" if number > 1 else ""))
-            except errors.NotFoundError as exc:  # a list never goes away: the address is wrong, not the resource
-                exc.hint = (f"The API answered 404 for {path}, a path that should exist: the base URL {self.base_url} "
-                            f"is probably wrong (Telnyx's is {DEFAULT_BASE_URL}; see --base-url and TELNYX_BASE_URL).")
+    def _first_page(self, path: str, base: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        """Page 1 at MAX_PAGE_SIZE; refused for its size, once more at the fallback size."""
+        try:
+            return self._list_page(path, base, 1, MAX_PAGE_SIZE), MAX_PAGE_SIZE
+        except errors.UnprocessableError as exc:
+            if not any("page" in f"{p.pointer} {p.detail}".lower() for p in exc.problems):
                 raise
-            pages = int((payload.get("meta") or {}).get("total_pages") or 1)
-            return [convert(item) for item in payload.get("data") or []], pages
+            size = FALLBACK_PAGE_SIZES.get(path, DEFAULT_PAGE_SIZE)
+            log.info("%s refused page[size]=%d; asking for %d", path, MAX_PAGE_SIZE, size)
+            return self._list_page(path, base, 1, size), size
 
-        items, total_pages = page(1)
-        if total_pages <= 1:
-            return items
-        with ThreadPoolExecutor(max_workers=min(self.max_in_flight, total_pages - 1)) as pool:
-            for chunk, _ in pool.map(page, range(2, total_pages + 1)):
-                items.extend(chunk)
-        return items
+    def _list_page(self, path: str, base: dict[str, Any], number: int, size: int) -> dict[str, Any]:
+        query = {**base, "page[number]": number, "page[size]": size}
+        what = f"listing {path}" + (f" (page {number})" if number > 1 else "")
+        try:
+            return self._call("GET", path, params=query, what=what, shape=_list_shape)
+        except errors.NotFoundError as exc:  # a list never goes away: the address is wrong, not the resource
+            exc.hint = (f"The API answered 404 for {path}, a path that should exist: the base URL {self.base_url} "
+                        f"is probably wrong (Telnyx's is {DEFAULT_BASE_URL}; see --base-url and TELNYX_BASE_URL).")
+            raise
+
+    def _where(self, path: str, base: dict[str, Any], number: int, size: int) -> str:
+        query = {**base, "page[number]": number, "page[size]": size}
+        return f"GET {self._http.build_request('GET', path, params=query).url}"
 
     # --- machinery ------------------------------------------------------------------------------------
 
@@ -217,11 +290,12 @@ class TelnyxClient:
         body: dict[str, Any] | None = None,
         what: str,
         create: bool = False,
+        shape: Callable[[dict[str, Any]], str | None] | None = None,
     ) -> dict[str, Any]:
         for attempt in range(self.max_retries + 1):
             last = attempt == self.max_retries
             try:
-                response = self._send(method, path, params, body)
+                answer = self._send(method, path, params, body)
             except httpx.ConnectError as exc:
                 error: ApiError = _cannot_connect(what, f"{self.base_url}{path}", exc)
                 retry_after = None
@@ -233,13 +307,13 @@ class TelnyxClient:
                     raise _Ambiguous(error) from None
                 retry_after = None
             else:
-                status = response.status_code
+                status = answer.status
                 if status < 400:
-                    return self._json(response)
+                    return self._payload(answer, what, shape)
                 if status == 404 and method == "DELETE" and attempt > 0:
                     return {}  # an earlier attempt deleted it; its answer was lost
-                error = self._error(response, what)
-                retry_after = _retry_after(response)
+                error = self._error(answer, what)
+                retry_after = _retry_after(answer.headers)
                 if status not in RETRY_STATUSES or (create and status == 409):
                     raise error
                 if create and status >= 500:
@@ -249,7 +323,7 @@ class TelnyxClient:
             self._backoff(attempt, retry_after)
         raise AssertionError("unreachable")
 
-    def _send(self, method: str, path: str, params: dict[str, Any] | None, body: dict[str, Any] | None) -> httpx.Response:
+    def _send(self, method: str, path: str, params: dict[str, Any] | None, body: dict[str, Any] | None) -> _Answer:
         with self._slots:
             self._take_from_window()
             with self._lock:
@@ -257,13 +331,34 @@ class TelnyxClient:
                 self._in_flight += 1
             started = time.monotonic()
             try:
-                response = self._http.request(method, path, params=params, json=body)
-                self._note_rate_limit(response)
+                request = self._http.build_request(method, path, params=params, json=body)
+                response = self._http.send(request, stream=True)
+                try:
+                    self._note_rate_limit(response)
+                    answer = self._read(response, started + self.deadline)
+                finally:
+                    response.close()
             finally:
                 with self._lock:
                     self._in_flight -= 1
-        log.debug("%s %s -> %s (%.0f ms)", method, path, response.status_code, (time.monotonic() - started) * 1000)
-        return response
+        log.debug("%s %s -> %s (%.0f ms)", method, path, answer.status, (time.monotonic() - started) * 1000)
+        return answer
+
+    def _read(self, response: httpx.Response, deadline: float) -> _Answer:
+        """The body, read until the deadline of the request and up to its size limit."""
+        limit = MAX_BODY_BYTES if response.status_code < 400 else MAX_ERROR_BODY_BYTES
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            if time.monotonic() > deadline:
+                raise httpx.ReadTimeout(f"no complete answer within the deadline of {self.deadline:g} s per request",
+                                        request=response.request)
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                break
+        where = f"{response.request.method} {response.request.url}"
+        return _Answer(response.status_code, response.headers, b"".join(chunks)[:limit], where, size > limit)
 
     def _note_rate_limit(self, response: httpx.Response) -> None:
         """Learn the window from the answer: what it has left, less what this client has reserved or has in
@@ -299,35 +394,54 @@ class TelnyxClient:
         log.debug("retrying in %.2f s", delay)
         self.sleep(delay)
 
-    @staticmethod
-    def _json(response: httpx.Response) -> dict[str, Any]:
-        if not response.content:
-            return {}
+    def _payload(self, answer: _Answer, what: str, shape: Callable[[dict[str, Any]], str | None] | None) -> dict[str, Any]:
+        """The JSON object of a 2xx answer, checked: see the module docstring."""
+        if 300 <= answer.status:
+            location = answer.headers.get("location")
+            return self._refuse(answer, what, f"a redirect{f' to {location}' if location else ''}, which the tool never follows")
+        if answer.cut:
+            return self._refuse(answer, what, f"a body larger than the limit of {MAX_BODY_BYTES // 2**20} MiB per answer")
+        if not answer.body:
+            return {} if answer.status == 204 else self._refuse(answer, what, "an empty body")
         try:
-            payload = response.json()
+            payload = json.loads(answer.body)
         except ValueError:
-            return {}
-        return payload if isinstance(payload, dict) else {"data": payload}
+            kind = answer.headers.get("content-type") or "no content type"
+            return self._refuse(answer, what, f"a body that is not JSON ({kind})")
+        problem = _object_shape(payload) or (shape(payload) if shape else None)
+        return self._refuse(answer, what, problem) if problem else payload
+
+    def _refuse(self, answer: _Answer, what: str, problem: str) -> NoReturn:
+        raise self._unreadable(answer.status, what, answer.where, problem)
 
     @staticmethod
-    def _error(response: httpx.Response, what: str) -> ApiError:
+    def _unreadable(status: int, what: str, where: str, problem: str) -> UnreadableAnswerError:
+        detail = f"{where} answered HTTP {status} with {problem}, not the JSON the API documents"
+        return UnreadableAnswerError(status, what, [ApiProblem(detail=detail)])
+
+    @staticmethod
+    def _error(answer: _Answer, what: str) -> ApiError:
         problems = []
         try:
-            payload = response.json()
+            payload = json.loads(answer.body)
         except ValueError:
             payload = {}
         for item in (payload.get("errors") if isinstance(payload, dict) else None) or []:
             if isinstance(item, dict):
-                source = item.get("source") or {}
+                source = item.get("source") if isinstance(item.get("source"), dict) else {}
                 problems.append(
                     ApiProblem(
-                        code=str(item.get("code", "")),
-                        title=str(item.get("title", "")),
-                        detail=str(item.get("detail", "")),
-                        pointer=str(source.get("pointer") or source.get("parameter") or ""),
+                        code=_shortened(item.get("code", "")),
+                        title=_shortened(item.get("title", "")),
+                        detail=_shortened(item.get("detail", "")),
+                        pointer=_shortened(source.get("pointer") or source.get("parameter") or ""),
                     )
                 )
-        status = response.status_code
+        if answer.cut and not problems:
+            start = _shortened(answer.body[: MAX_DETAIL_CHARS + 1].decode("utf-8", "replace"))
+            limit = f"{MAX_ERROR_BODY_BYTES // 2**20} MiB"
+            problems.append(ApiProblem(detail=f"an error answer larger than the limit of {limit}; it begins: {start}"))
+        status = answer.status
         cls = STATUS_ERRORS.get(status, errors.ServerError if status >= 500 else ApiError)
         return cls(status, what, problems)
 
@@ -339,8 +453,82 @@ def _cannot_connect(what: str, url: str, exc: httpx.ConnectError) -> ApiError:
     return error
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
+class _Collected:
+    """Items of a list's pages, each `id` once (offset pagination repeats items when the list changes
+    during the read), mapped by `convert` as they arrive."""
+
+    def __init__(self, convert: Callable[[dict[str, Any]], Any], what: str) -> None:
+        self.convert = convert
+        self.what = what
+        self.items: list[Any] = []
+        self._seen: set[str] = set()
+
+    def add(self, page: dict[str, Any], where: str) -> None:
+        for raw in page["data"]:
+            ident = str(raw["id"])
+            if ident in self._seen:
+                continue
+            self._seen.add(ident)
+            try:
+                self.items.append(self.convert(raw))
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                problem = f"an item ({ident}) without the documented fields ({type(exc).__name__} {exc})"
+                raise TelnyxClient._unreadable(200, self.what, where, problem) from None
+        if len(self.items) > MAX_LIST_ITEMS:
+            raise TelnyxClient._unreadable(200, self.what, where,
+                                           f"more than the limit of {MAX_LIST_ITEMS:,} items per list")
+
+
+def _object_shape(payload: Any) -> str | None:
+    """What is wrong with a 2xx JSON body: it must be an object with `data` (an object or a list), or
+    the bare resource some areas answer with; a resource's id is never null."""
+    if not isinstance(payload, dict):
+        return f"JSON that is not an object ({type(payload).__name__})"
+    if "data" not in payload:
+        return None if payload.get("id") not in (None, "") else "an object with neither `data` nor an id"
+    data = payload["data"]
+    if not isinstance(data, (dict, list)):
+        return f"`data` that is neither an object nor a list ({type(data).__name__})"
+    if isinstance(data, dict) and "id" in data and data["id"] in (None, ""):
+        return "a resource whose id is null"
+    return None
+
+
+def _with_data(payload: dict[str, Any]) -> str | None:
+    return None if "data" in payload else "an object without `data`"
+
+
+def _list_shape(payload: dict[str, Any]) -> str | None:
+    """What is wrong with a page of a list: `data` a list of objects with ids, and `meta` with counts."""
+    data, meta = payload.get("data"), payload.get("meta")
+    if not isinstance(data, list):
+        return "a list answer whose `data` is not a list"
+    if not isinstance(meta, dict):
+        return "a list answer without `meta`"
+    total, size = meta.get("total_pages"), meta.get("page_size", 1)
+    if not _count(total) or not _count(size) or size < 1:
+        return f"`meta` without usable total_pages and page_size ({total!r}, {size!r})"
+    if len(data) > size and "page_size" in meta:
+        return f"{len(data)} items on a page whose meta.page_size is {size}"
+    for item in data:
+        if not isinstance(item, dict) or item.get("id") in (None, "") or isinstance(item.get("id"), (dict, list)):
+            return "an item without an id" if isinstance(item, dict) else "an item that is not an object"
+    return None
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _shortened(value: Any) -> str:
+    text = str(value)
+    if len(text) <= MAX_DETAIL_CHARS:
+        return text
+    return f"{text[:MAX_DETAIL_CHARS]}… ({len(text) - MAX_DETAIL_CHARS:,} more characters not shown)"
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    value = headers.get("retry-after")
     if value is None:
         return None
     try:

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from reconciler.plan import Action, Change, FieldChange
 
 if TYPE_CHECKING:
-    from reconciler.kinds.base import Entry, Kind, LiveResource
+    from reconciler.kinds.base import DiffContext, Entry, Kind, KindDiff, LiveResource
 
 
 def desired_view(kind: Kind, entry: Entry) -> dict[str, Any]:
@@ -44,9 +44,29 @@ def _nested_model(model: type[BaseModel], name: str) -> type[BaseModel] | None:
     return None
 
 
-def duplicate_change(kind: Kind, resource: LiveResource, key: str) -> Change:
+def duplicates(kind: Kind, key: str, chosen: LiveResource, extras: list[LiveResource], prune: bool,
+               ctx: DiffContext, result: KindDiff) -> None:
+    """Further live resources holding the key of the managed one: deleted only in a pruned kind or when
+    the tool's own state records them as leftovers of its replace, and never while anything uses them;
+    otherwise a note naming them."""
+    removable = [e for e in extras if (prune or ctx.leftover(kind.name, e.id)) and not ctx.in_use(e.id)]
+    result.changes.extend(duplicate_change(kind, e, key, chosen, prune) for e in removable)
+    kept = [e for e in extras if e not in removable]
+    if not kept:
+        return
+    used = [e.id for e in kept if ctx.in_use(e.id)]
+    why = (f"in use ({', '.join(used)})" if used else
+           f"list {kind.name} under reconciler.prune to have apply delete the others")
+    result.notes.append(
+        f"{kind.name}[{key}]: {len(extras) + 1} resources in the account have this key ({', '.join([chosen.id, *(e.id for e in extras)])}); "
+        f"the config manages {chosen.id}; {', '.join(e.id for e in kept)} left alone: {why}."
+    )
+
+
+def duplicate_change(kind: Kind, resource: LiveResource, key: str, chosen: LiveResource, prune: bool) -> Change:
     """Delete a further live resource with the key of a managed one."""
-    reason = f"another {kind.title} with the same key {key!r} is the managed one (left over from an interrupted replace?)"
+    why = f"{kind.name} is listed under reconciler.prune" if prune else "left over from the tool's own replace"
+    reason = f"another {kind.title} with the same key {key!r} ({chosen.id}) is the managed one; {why}"
     return Change(kind.name, key, Action.DELETE, resource.attrs, None, (), reason, resource.id)
 
 

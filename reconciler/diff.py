@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reconciler.compare import desired_view, duplicate_change, field_changes, project, prune_change
+from reconciler.compare import desired_view, duplicates, field_changes, project, prune_change
 from reconciler.config import DesiredState, Source
 from reconciler.errors import ConfigIssue
 from reconciler.kinds import KINDS, Entry, Kind, LiveResource
@@ -44,13 +44,16 @@ class DiffResult:
 class _Context:
     """Answers kinds' questions about other kinds while the diff runs, in dependency order."""
 
-    def __init__(self, desired: DesiredState, live: LiveState, fingerprints: Fingerprints | None) -> None:
+    def __init__(self, desired: DesiredState, live: LiveState, fingerprints: Fingerprints | None,
+                 leftovers: frozenset[str] = frozenset()) -> None:
         self.desired = desired
         self.live = live
         self.fingerprints = fingerprints or Fingerprints(None, os.urandom(32))
         self._keys_by_id = {name: {r.id: r.key for r in items} for name, items in live.resources.items()}
         self._live_keys = {name: {r.key for r in items} for name, items in live.resources.items()}
         self._doomed: dict[str, set[str]] = defaultdict(set)
+        self._leftovers = leftovers
+        self._used: set[str] | None = None
 
     def key_of_id(self, kind: str, live_id: str) -> str | None:
         return self._keys_by_id.get(kind, {}).get(live_id)
@@ -76,6 +79,16 @@ class _Context:
     def recorded(self, kind: str, key: str, live_id: str) -> str | None:
         return self.fingerprints.recorded(kind, key, live_id)
 
+    def in_use(self, live_id: str) -> bool:
+        """Whether a live resource of the account points at this id (a number's billing group or address)."""
+        if self._used is None:
+            self._used = {str(value) for items in self.live.resources.values() for r in items
+                          for name, value in r.attrs.items() if name.endswith("_id") and value}
+        return live_id in self._used
+
+    def leftover(self, kind: str, live_id: str) -> bool:
+        return live_id in self._leftovers
+
     def add(self, changes: list[Change]) -> None:
         for change in changes:
             if change.action.destroys and change.live_id:
@@ -83,14 +96,15 @@ class _Context:
 
 
 def diff(
-    desired: DesiredState, live: LiveState, kinds: dict[str, Kind] | None = None, fingerprints: Fingerprints | None = None
+    desired: DesiredState, live: LiveState, kinds: dict[str, Kind] | None = None, fingerprints: Fingerprints | None = None,
+    leftovers: frozenset[str] = frozenset(),
 ) -> DiffResult:
     """Every change that would make the live account match the config, kind by kind in dependency order.
     `fingerprints` are what the tool recorded of write-only values (state.py); without them such values
-    count as unverified."""
+    count as unverified. `leftovers` are ids the tool's state records as what its own replaces left."""
     kinds = KINDS if kinds is None else kinds
     prune = set(desired.settings.prune)
-    ctx = _Context(desired, live, fingerprints)
+    ctx = _Context(desired, live, fingerprints, leftovers)
     result = DiffResult()
     for name in kind_order(kinds):
         if name not in live.resources:
@@ -99,7 +113,7 @@ def diff(
         entries = desired.entries.get(name, [])
         own = kind.diff(entries, live.resources[name], name in prune, ctx)
         if own is None:
-            own = KindDiff(diff_kind(kind, entries, live.resources[name], name in prune))
+            own = diff_kind(kind, entries, live.resources[name], name in prune, ctx)
         kind.review(own, entries, live.resources[name], ctx)
         own.issues.extend(_unresolved(kind, entries, ctx))
         own.issues.extend(_incomplete_creates(kind, own.changes, ctx))
@@ -162,31 +176,35 @@ def _incomplete_creates(kind: Kind, changes: list[Change], ctx: _Context) -> lis
     return issues
 
 
-def diff_kind(kind: Kind, entries: list[Entry], live: list[LiveResource], prune: bool) -> list[Change]:
+def diff_kind(kind: Kind, entries: list[Entry], live: list[LiveResource], prune: bool, ctx: _Context) -> KindDiff:
     by_key: dict[str, list[LiveResource]] = defaultdict(list)
     for resource in live:
         by_key[resource.key].append(resource)
-    changes: list[Change] = []
+    result = KindDiff()
     for entry in entries:
         key = kind.key_of(entry)
         candidates = by_key.pop(key, [])
-        current, extras = _pick(kind, entry, candidates)
-        changes.extend(duplicate_change(kind, extra, key) for extra in extras)
+        current, extras = _pick(kind, entry, candidates, ctx)
+        if current is not None:
+            duplicates(kind, key, current, extras, prune, ctx, result)
         change = _compare(kind, entry, current)
         if change is not None:
-            changes.append(change)
+            result.changes.append(change)
     if prune:
-        changes.extend(prune_change(kind, resource) for resources in by_key.values() for resource in resources)
-    return changes
+        result.changes.extend(prune_change(kind, resource) for resources in by_key.values() for resource in resources)
+    else:
+        result.notes.extend(f"{kind.name}[{key}]: {len(held)} resources in the account have this key, not in the config "
+                            f"({', '.join(r.id for r in held)})" for key, held in by_key.items() if len(held) > 1)
+    return result
 
 
-def _pick(kind: Kind, entry: Entry, candidates: list[LiveResource]) -> tuple[LiveResource | None, list[LiveResource]]:
-    """The live resource an entry manages; further ones with the same key are leftovers to remove."""
+def _pick(kind: Kind, entry: Entry, candidates: list[LiveResource], ctx: _Context) -> tuple[LiveResource | None, list[LiveResource]]:
+    """The live resource an entry manages (one holding its values, else one in use, else the newest);
+    further ones with the same key are duplicates."""
     if len(candidates) <= 1:
         return (candidates[0] if candidates else None), []
     wanted = desired_view(kind, entry)
-    matching = [c for c in candidates if project(c.attrs, wanted, kind.model) == wanted]
-    chosen = matching[0] if matching else max(candidates, key=lambda c: c.created_at)
+    chosen = max(candidates, key=lambda c: (project(c.attrs, wanted, kind.model) == wanted, ctx.in_use(c.id), c.created_at))
     return chosen, [c for c in candidates if c is not chosen]
 
 

@@ -14,7 +14,9 @@
         ├── UnprocessableError      422 (and 400): the request was understood but refused
         ├── RateLimitedError        429 after every retry
         ├── ServerError             5xx after every retry
-        └── TransportError          no answer at all: connection refused, timeout, TLS
+        ├── TransportError          no answer at all: connection refused, timeout, TLS
+        └── UnreadableAnswerError   an answer that is not what the API documents (a redirect, HTML, a wrong
+                                    shape, a limit of size or count passed): never read as "nothing there"
 
 Anything else that escapes is a bug: the CLI reports it as an internal error (exit 3).
 Lower-level exceptions (httpx, ruamel, pydantic) are translated where they are caught: client.py,
@@ -178,3 +180,8 @@ class ServerError(ApiError):
 
 class TransportError(ApiError):
     default_hint = "Check the network and TELNYX_BASE_URL; the request may or may not have reached the API."
+
+
+class UnreadableAnswerError(ApiError):
+    default_hint = ("Nothing was planned or changed from this answer. Check that TELNYX_BASE_URL is the Telnyx API "
+                    "(no proxy or captive portal in between) and try again.")

@@ -98,13 +98,45 @@ def test_an_address_replace_creates_the_new_one_before_deleting_the_old(tmp_path
     assert order[0] == (Op.CREATE, "addresses")
 
 
-def test_a_duplicate_left_by_an_interrupted_replace_is_cleaned_up(tmp_path: Path) -> None:
+def test_a_duplicate_left_by_an_interrupted_replace_is_deleted_only_where_pruning_is_on(tmp_path: Path) -> None:
     fields = "".join(f"    {k}: {v}\n" for k, v in ADDRESS.items())
-    desired = desired_from(tmp_path, "addresses:\n  - name: hq\n" + fields)
     old = address("hq", "1", "2026-01-01T00:00:00Z", street_address="0 Old Rd")
     new = address("hq", "2", "2026-02-01T00:00:00Z")
-    [change] = make_plan(desired, live(addresses=[old, new])).changes
-    assert (change.action, change.live_id) == (Action.DELETE, "1")
+    pruned = desired_from(tmp_path, "reconciler:\n  prune: [addresses]\naddresses:\n  - name: hq\n" + fields)
+    [change] = make_plan(pruned, live(addresses=[old, new])).changes
+    assert (change.action, change.live_id) == (Action.DELETE, "1") and "reconciler.prune" in change.reason
+    kept = make_plan(desired_from(tmp_path, "addresses:\n  - name: hq\n" + fields), live(addresses=[old, new]))
+    assert kept.changes == () and any("addresses[hq]: 2 resources" in n for n in kept.notes), kept.notes
+
+
+def test_same_named_groups_are_a_note_and_one_numbers_use_is_never_deleted(tmp_path: Path) -> None:
+    twins = [group("Engineering", "g-old"), LiveResource("Engineering", "g-new", {"name": "Engineering"}, "2026-03-01")]
+    plain = make_plan(desired_from(tmp_path, "billing_groups:\n  - name: Engineering\n"), live(billing_groups=twins))
+    assert plain.changes == ()
+    assert any("billing_groups[Engineering]" in n and "g-old" in n and "g-new" in n for n in plain.notes), plain.notes
+    number = LiveResource("+15125550100", "n1", {"phone_number": "+15125550100", "billing_group_id": "g-old"})
+    pruned = desired_from(tmp_path, "reconciler:\n  prune: [billing_groups]\nbilling_groups:\n  - name: Engineering\n")
+    plan = make_plan(pruned, live(billing_groups=twins, phone_numbers=[number]))
+    [change] = plan.changes
+    # the newer one is unused: it is the extra, and the one the number uses is kept and managed
+    assert (change.action, change.live_id) == (Action.DELETE, "g-new")
+    unpruned_in_use = make_plan(pruned, live(billing_groups=[twins[0], replace_id(twins[1], "g-used")],
+                                             phone_numbers=[replace_attr(number, "g-used"), replace_attr(number, "g-old")]))
+    assert unpruned_in_use.changes == () and any("in use" in n for n in unpruned_in_use.notes)
+
+
+def replace_id(resource: LiveResource, new_id: str) -> LiveResource:
+    return LiveResource(resource.key, new_id, resource.attrs, resource.created_at)
+
+
+def replace_attr(number: LiveResource, group_id: str) -> LiveResource:
+    return LiveResource(number.key, f"n-{group_id}", {**number.attrs, "billing_group_id": group_id})
+
+
+def test_unlisted_keys_held_twice_are_named_in_a_note(tmp_path: Path) -> None:
+    plan = make_plan(desired_from(tmp_path, "billing_groups: []\n"),
+                     live(billing_groups=[group("Ops", "a"), group("Ops", "b")]))
+    assert plan.changes == () and any("billing_groups[Ops]: 2 resources" in n for n in plan.notes)
 
 
 def test_targets_limit_the_plan(tmp_path: Path) -> None:

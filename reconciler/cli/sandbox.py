@@ -42,10 +42,12 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"  # the demo's config
 @click.option("--job-seconds-per-number", type=click.FloatRange(0), default=0.0005, show_default=True, help="Added per number in a job.")
 @click.option("--portout-answer-hours", type=click.Choice(["24", "48"]), default="48", show_default=True,
               help="Hours after which an unanswered port-out is authorized by itself (the guide says 24 or 48).")
+@click.option("--page-size-cap", type=click.IntRange(1), help="Lists without a declared maximum page size serve at most N a page.")
+@click.option("--page-size-refused-above", type=click.IntRange(1), help="Lists without a declared maximum page size refuse a larger page[size] (422).")
 def sandbox(
     host: str, port: int, state: str | None, seed: str | None, latency_ms: float, rate_limit: float | None, fail_rate: float,
     generate_numbers: int | None, generate_mobile: int, job_seconds: float, job_seconds_per_number: float,
-    portout_answer_hours: str,
+    portout_answer_hours: str, page_size_cap: int | None, page_size_refused_above: int | None,
 ) -> int:
     """Serve a local, stateful Telnyx API v2 on HOST:PORT/v2 (Ctrl-C stops it).
 
@@ -58,6 +60,7 @@ def sandbox(
             latency_ms=latency_ms, rate_limit=rate_limit, fail_rate=fail_rate,
             job_seconds=job_seconds, job_seconds_per_number=job_seconds_per_number,
             portout_answer_hours=float(portout_answer_hours),
+            page_size_cap=page_size_cap, page_size_refused_above=page_size_refused_above,
         )
     accepted = "the key in TELNYX_API_KEY" if key != SANDBOX_DEFAULT_KEY else f"the API key {SANDBOX_DEFAULT_KEY!r}"
 

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.errors import ConfigIssue, PartialFailure, ReconcilerError
+from reconciler.compare import project
+from reconciler.errors import ApiProblem, ConfigIssue, PartialFailure, ReconcilerError, UnreadableAnswerError
 from reconciler.kinds import required
-from reconciler.plan import Attention, Change, Op, Step
+from reconciler.plan import Action, Attention, Change, Op, Step
 
 if TYPE_CHECKING:
     from reconciler.config import DesiredState, Source
@@ -107,6 +108,8 @@ class DiffContext(Protocol):
     def source(self, kind: str, key: str) -> Source | None: ...
     def fingerprint(self, kind: str, key: str, material: dict[str, Any]) -> str: ...
     def recorded(self, kind: str, key: str, live_id: str) -> str | None: ...
+    def in_use(self, live_id: str) -> bool: ...
+    def leftover(self, kind: str, live_id: str) -> bool: ...
 
 
 class ApplyContext(Protocol):
@@ -220,7 +223,8 @@ class Kind:
     def run_step(self, api: Api, step: Step, ctx: ApplyContext) -> None:
         change = step.change
         if step.op is Op.CREATE:
-            created = self.create(api, change.after or {})
+            replacing = change.live_id if change.action is Action.REPLACE else None
+            created = self.create(api, change.after or {}, replacing=replacing)
             ctx.record_created(self.name, change.key, created.id)
         elif step.op is Op.UPDATE:
             changed = {f.path.split(".")[0] for f in change.fields}
@@ -239,26 +243,43 @@ class Kind:
         """List filters that narrow a lookup by natural key, where the API has them."""
         return None
 
-    def find_raw(self, api: Api, key: str) -> dict[str, Any] | None:
-        """The newest live object with this natural key; used to recover from a create whose answer was lost."""
+    def find_raw(self, api: Api, key: str, replacing: str | None = None,
+                 values: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """The newest live object with this natural key; used to recover from a create whose answer was lost.
+
+        For the create of a replace, the resource being replaced has the same key: it is never the one
+        looked for, and only an object holding the new `values` (where the API shows them) is."""
         matches = []
         for raw in api.list_all(self.path, self.lookup_params(key)):
             resource = self.from_api(raw)
-            if resource is not None and resource.key == key:
+            if resource is None or resource.key != key or (replacing is not None and resource.id == replacing):
+                continue
+            if values is None or self.holds(resource, values):
                 matches.append((resource.created_at, raw))
         return max(matches, key=lambda pair: pair[0])[1] if matches else None
 
-    def create(self, api: Api, values: dict[str, Any]) -> LiveResource:
+    def holds(self, resource: LiveResource, values: dict[str, Any]) -> bool:
+        """Whether a live resource holds these config-shaped values, as far as the API shows them."""
+        hidden = self.create_only | self.control_fields | self.sensitive
+        shown = {k: v for k, v in values.items() if k in resource.attrs and k not in hidden}
+        return project(resource.attrs, shown, self.model) == shown
+
+    def create(self, api: Api, values: dict[str, Any], replacing: str | None = None) -> LiveResource:
+        """POST a new resource; `replacing` is the id of the live one a replace creates it for."""
         key = str(values[self.key_field])
         raw = api.create(
             self.path,
             self.to_api(values),
             what=f"creating {self.title} {key!r}",
-            recover=lambda: self.find_raw(api, key),
+            recover=lambda: self.find_raw(api, key, replacing, values if replacing is not None else None),
         )
-        created = self.from_api(raw)
+        try:
+            created = self.from_api(raw)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            created = None
         if created is None:
-            raise RuntimeError(f"the API returned a {self.title} the tool cannot read back")
+            problem = ApiProblem(detail=f"the answer is not a {self.title} the tool can read back")
+            raise UnreadableAnswerError(200, f"creating {self.title} {key!r}", [problem])
         return created
 
     def update(self, api: Api, live_id: str, values: dict[str, Any]) -> None:

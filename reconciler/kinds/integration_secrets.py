@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from reconciler.compare import duplicate_change, prune_change
+from reconciler.compare import duplicates, prune_change
 from reconciler.kinds.base import DiffContext, Entry, Kind, KindDiff, LiveResource, Names, ReplaceOrder
 from reconciler.plan import Action, Change, FieldChange
 
@@ -88,7 +88,8 @@ class IntegrationSecrets(Kind):
             key = self.key_of(entry)
             candidates = by_key.pop(key, [])
             current = candidates[-1] if candidates else None  # the newest; older ones are leftovers
-            result.changes.extend(duplicate_change(self, r, key) for r in candidates[:-1])
+            if current is not None:
+                duplicates(self, key, current, candidates[:-1], prune, ctx, result)
             change = self._compare(entry, current, ctx, result)
             if change is not None:
                 result.changes.append(change)

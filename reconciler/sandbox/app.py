@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl
 import httpx
 
 from .errors import ApiError, ErrorItem, envelope, unexpected
-from .limits import FaultInjector, RateLimiter
+from .limits import FaultInjector, PageSizePolicy, RateLimiter
 from .resources import Call, Collection, Handler, Settings, build_collections
 from .seed import apply_seed
 from .server import serving
@@ -72,6 +72,8 @@ class Sandbox:
     `portout_answer_hours` (24 or 48) is when an unanswered port-out is authorized by itself;
     `journal_threshold` is the account size (records) above which the state file is kept as a
     snapshot plus a journal instead of being rewritten on every change (see persistence.py).
+    `page_size_cap` and `page_size_refused_above` set the page-size rule of the lists whose spec declares
+    no maximum (limits.PageSizePolicy, assumed).
     `close()` (or leaving a `with Sandbox(...)` block) folds the journal into the snapshot.
     """
 
@@ -80,7 +82,8 @@ class Sandbox:
                  fail_rate: float = 0.0, random_seed: int = 0,
                  clock: Callable[[], datetime] | None = None, job_seconds: float = 1.0,
                  job_seconds_per_number: float = 0.0005, journal_threshold: int = JOURNAL_THRESHOLD,
-                 portout_answer_hours: float = 48.0) -> None:
+                 portout_answer_hours: float = 48.0,
+                 page_size_cap: int | None = None, page_size_refused_above: int | None = None) -> None:
         if job_seconds < 0 or job_seconds_per_number < 0:
             raise ValueError("job_seconds and job_seconds_per_number must not be negative")
         self._api_key = api_key
@@ -98,6 +101,7 @@ class Sandbox:
         self.latency_ms = latency_ms
         self._limiter = RateLimiter(rate_limit) if rate_limit else None
         self._faults = FaultInjector(fail_rate, random_seed)
+        self._pages = PageSizePolicy(page_size_cap, page_size_refused_above)
         self.requests: list[RecordedRequest] = []
         self._requests_lock = threading.Lock()
 
@@ -186,6 +190,8 @@ class Sandbox:
             fault = self._faults.roll(method)
             if fault and not fault.after_commit:
                 raise unexpected(fault.status)
+            if self._pages.active and self.spec.page_size_unbounded(op):
+                query = self._pages.apply(query)
             outcome = self._execute(op, route[1], query, body)
             if fault:
                 # The change is committed; only the response is lost.

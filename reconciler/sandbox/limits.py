@@ -4,6 +4,11 @@
 (at least one request). It reports the `x-ratelimit-*` headers Telnyx sends and, when empty, the
 `Retry-After` seconds until the next token.
 
+`PageSizePolicy` is a server's own page-size rule on the lists whose spec declares no maximum page size
+(`/integration_secrets`, `/v2/mobile_phone_numbers`): off by default; `cap` serves at most that many items a
+page whatever was asked (and says so in `meta.page_size`), `refuse_above` answers a larger `page[size]` with
+422 10015. Both are assumed: the spec says nothing of what the real API does there.
+
 `FaultInjector` decides, per request and reproducibly for a `random_seed`, whether the request
 fails with 500 or 503. On a mutating request half of the failures come after the change was
 committed: the response is lost but the change happened, as with a real dropped connection.
@@ -16,7 +21,9 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
+
+from .errors import bad_value
 
 MUTATING = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
@@ -61,6 +68,35 @@ class RateLimiter:
             "x-ratelimit-remaining": str(int(math.floor(self._tokens))),
             "x-ratelimit-reset": str(reset),
         }
+
+
+@dataclass(frozen=True)
+class PageSizePolicy:
+    cap: int | None = None
+    refuse_above: int | None = None
+
+    def __post_init__(self) -> None:
+        if any(v is not None and v < 1 for v in (self.cap, self.refuse_above)):
+            raise ValueError("page size limits must be at least 1")
+
+    @property
+    def active(self) -> bool:
+        return self.cap is not None or self.refuse_above is not None
+
+    def apply(self, query: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The query with `page[size]` held to the cap; a size above `refuse_above` is refused."""
+        adjusted = []
+        for key, value in query:
+            if key == "page[size]" and value.isdigit():
+                if self.refuse_above is not None and int(value) > self.refuse_above:
+                    raise bad_value(f"The 'page[size]' parameter must be less than or equal to {self.refuse_above}.",
+                                    parameter="page[size]")
+                if self.cap is not None:
+                    value = str(min(int(value), self.cap))
+            adjusted.append((key, value))
+        if self.cap is not None and not any(key == "page[size]" for key, _ in query):
+            adjusted.append(("page[size]", str(self.cap)))
+        return adjusted
 
 
 @dataclass(frozen=True)

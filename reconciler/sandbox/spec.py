@@ -172,6 +172,16 @@ class Spec:
             pointer = str(node["$ref"]).removeprefix("#")
         raise ValueError(f"$ref chain too long at {pointer}")
 
+    def page_size_unbounded(self, op: Operation) -> bool:
+        """Whether a list operation takes a page size and its spec declares no maximum for it."""
+        for param in op.parameters_in("query"):
+            schema = self.resolve(self.node(param.schema_pointer))
+            if param.name == "page[size]":
+                return "maximum" not in schema
+            if param.name == "page" and "size" in schema.get("properties", {}):
+                return "maximum" not in self.resolve(schema["properties"]["size"])
+        return False
+
     def resolve(self, node: Any) -> Any:
         if isinstance(node, Mapping) and "$ref" in node:
             return self.node(self.deref(str(node["$ref"]).removeprefix("#")))
