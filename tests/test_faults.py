@@ -4,6 +4,8 @@ failing before or after the sandbox acts on them."""
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -13,6 +15,12 @@ from support import API_KEY, EXAMPLES, served
 from reconciler.sandbox import Sandbox, SandboxResponse, load_seed
 
 CONFIG = str(EXAMPLES / "config")
+
+
+@pytest.fixture(autouse=True)
+def _examples_elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test applies a copy of the examples: an apply writes its state file beside the config."""
+    monkeypatch.setattr(sys.modules[__name__], "CONFIG", str(shutil.copytree(EXAMPLES / "config", tmp_path / "config")))
 LOST = json.dumps({"errors": [{"code": "10007", "title": "Unexpected error", "detail": "An unexpected error occurred."}]})
 # (method, path, a query parameter it carries or "", what happens once): "before", "after", "stale-list"
 Script = list[tuple[str, str, str, str]]
