@@ -69,8 +69,9 @@ class Sandbox:
     """A stateful, local Telnyx API v2 for the collections in `resources.COLLECTIONS`.
 
     `job_seconds` and `job_seconds_per_number` time background jobs (see resources/background.py);
-    `journal_threshold` is the account size (records) above which the state file is kept as a
-    snapshot plus a journal instead of being rewritten on every change (see persistence.py).
+    `journal_threshold` is the least number of journal entries kept before they are folded into the
+    state file's snapshot, and the account size (records) up to which that snapshot is indented
+    (see persistence.py).
     `close()` (or leaving a `with Sandbox(...)` block) folds the journal into the snapshot.
     """
 
