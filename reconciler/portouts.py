@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import ReconcilerError
-from reconciler.kinds.base import Api
 from reconciler.plan import SENSITIVE
+
+if TYPE_CHECKING:  # importing the kinds would load pydantic for `--help`
+    from reconciler.kinds.base import Api
 
 PATH = "/portouts"
 # Fields that hold a PIN: the one a gaining carrier gave (in status-change events) may be the account's own.

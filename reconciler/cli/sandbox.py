@@ -1,4 +1,7 @@
-"""`sandbox` serves the local Telnyx API; `demo` runs the whole loop against an embedded one."""
+"""`sandbox` serves the local Telnyx API; `demo` runs the whole loop against an embedded one.
+
+The sandbox, the client and the engine are imported when one of these commands runs, never by `--help`.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +11,18 @@ import sys
 import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from reconciler import pipeline, render
+from reconciler import render
 from reconciler.cli.app import EXIT_OK, cli, show_progress
-from reconciler.client import TelnyxClient
-from reconciler.config import DesiredState
 from reconciler.errors import ReconcilerError
-from reconciler.sandbox import Sandbox, generate_account, load_seed, serve_forever
+
+if TYPE_CHECKING:
+    from reconciler.client import TelnyxClient
+    from reconciler.config import DesiredState
+    from reconciler.sandbox import Sandbox
 
 SANDBOX_DEFAULT_KEY = "sandbox-key"
 DEMO_BASE_URL = "http://sandbox.local/v2"
@@ -32,7 +37,8 @@ DEMO_BASE_URL = "http://sandbox.local/v2"
 @click.option("--rate-limit", type=click.FloatRange(0, min_open=True), help="Requests per second before 429.")
 @click.option("--fail-rate", type=click.FloatRange(0, 1), default=0, show_default=True, help="Share of requests failing with 5xx.")
 @click.option("--generate-numbers", type=click.IntRange(0), help="Seed an empty account with N generated phone numbers (deterministic).")
-@click.option("--generate-mobile", type=click.IntRange(0), default=0, show_default=True, help="Mobile numbers to generate along with --generate-numbers.")
+@click.option("--generate-mobile", type=click.IntRange(0), default=0, show_default=True,
+              help="Mobile numbers to generate along with --generate-numbers.")
 @click.option("--job-seconds", type=click.FloatRange(0), default=1.0, show_default=True, help="Base duration of a background job.")
 @click.option("--job-seconds-per-number", type=click.FloatRange(0), default=0.0005, show_default=True, help="Added per number in a job.")
 def sandbox(
@@ -43,6 +49,8 @@ def sandbox(
 
     It accepts the API key in TELNYX_API_KEY, or `sandbox-key` when that is unset.
     """
+    from reconciler.sandbox import Sandbox, serve_forever
+
     key = os.environ.get("TELNYX_API_KEY") or SANDBOX_DEFAULT_KEY
     the_sandbox = Sandbox(
         api_key=key, state_path=state, seed=_seed(seed, generate_numbers, generate_mobile),
@@ -64,6 +72,8 @@ def sandbox(
 
 def _seed(path: str | None, numbers: int | None, mobile: int) -> dict[str, Any] | None:
     """The account to start from: a seed file, or a generated account (the same N gives the same account)."""
+    from reconciler.sandbox import generate_account, load_seed
+
     if path and numbers is not None:
         raise click.UsageError("give --seed or --generate-numbers, not both")
     if numbers is not None:
@@ -77,6 +87,10 @@ def _seed(path: str | None, numbers: int | None, mobile: int) -> dict[str, Any] 
 def demo(config_dir: str, seed: str) -> int:
     """Plan, apply, plan again, catch and undo drift, answer port-outs by policy, rotate a secret: all
     against an embedded sandbox."""
+    from reconciler import pipeline
+    from reconciler.client import TelnyxClient
+    from reconciler.sandbox import Sandbox, load_seed
+
     the_sandbox = Sandbox(api_key=SANDBOX_DEFAULT_KEY, seed=load_seed(seed))
     desired = pipeline.load_desired([config_dir])
     with TelnyxClient(SANDBOX_DEFAULT_KEY, DEMO_BASE_URL, transport=the_sandbox.transport()) as client:
@@ -103,6 +117,8 @@ def demo(config_dir: str, seed: str) -> int:
 
 def _portouts(the_sandbox: Sandbox, client: TelnyxClient, desired: DesiredState) -> None:
     """Other carriers ask for three numbers; the policy answers two and leaves one to a person."""
+    from reconciler import pipeline
+
     _title("6. three port-out requests arrive from other carriers; the policy decides (portouts.yaml)")
     now = datetime.now(timezone.utc)
     for hours_ago, number, key in ((30, "+13125550101", "DEMO-VIP"), (20, "+13125550102", "DEMO-CHURNED"),
@@ -119,6 +135,8 @@ def _portouts(the_sandbox: Sandbox, client: TelnyxClient, desired: DesiredState)
 
 def _secrets(client: TelnyxClient) -> None:
     """A secret is created, recognised, then rotated, and its value is never shown."""
+    from reconciler import pipeline
+
     _title("8. an integration secret from a file: created, recognised, then rotated; never shown")
     with tempfile.TemporaryDirectory(prefix="telnyx-demo-") as work:
         folder = Path(work)
