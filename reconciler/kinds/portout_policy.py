@@ -100,7 +100,8 @@ class Rule(BaseModel):
 
 
 class PortoutPolicy(Entry):
-    deadline_hours: float = Field(default=48, gt=0, description="Hours from creation after which an unanswered port-out is authorized automatically.")
+    deadline_hours: float = Field(
+        default=48, gt=0, description="Hours from creation after which an unanswered port-out is authorized automatically.")
     rules: list[Rule] = Field(default_factory=list, description="In order: the first rule matching a number decides for it.")
 
     @field_validator("rules")
