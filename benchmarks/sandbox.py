@@ -10,8 +10,9 @@ time):
 - `PATCH /phone_numbers/{id}` with new tags, cycling through the account's numbers;
 - `GET /phone_numbers?page[size]=250&page[number]=k`, cycling through the pages.
 
-It prints requests per second for each, the sandbox process's CPU time per request (what the rate would be
-on an idle machine: the client waits on the sandbox), the state file's cost against memory, then one JSON line.
+It prints requests per second for each, the CPU time per request of the sandbox process and of the client
+(the rate they allow on an idle machine: each waits on the other), what the state file adds to a PATCH,
+then one JSON line.
 Every wait is bounded and the sandbox is stopped at the end.
 """
 
@@ -44,17 +45,20 @@ def _ids(client: httpx.Client, numbers: int) -> list[str]:
     return ids
 
 
-def _rate(served: Served, count: int, send: Callable[[int], httpx.Response]) -> tuple[float, float]:
-    """(requests per second, sandbox CPU milliseconds per request) over `count` sequential `send(i)`, each checked."""
-    started, cpu = time.perf_counter(), served.cpu_seconds()
+def _rate(served: Served, count: int, send: Callable[[int], httpx.Response]) -> dict[str, float]:
+    """Requests per second, and CPU milliseconds per request of the sandbox and of this client, over `count`
+    sequential `send(i)`, each checked."""
+    started, cpu, client_cpu = time.perf_counter(), served.cpu_seconds(), time.process_time()
     for i in range(count):
         answer = send(i)
         if answer.status_code >= 300:
             raise SystemExit(f"{answer.request.method} {answer.request.url} answered {answer.status_code}: {answer.text[:300]}")
-    return count / (time.perf_counter() - started), (served.cpu_seconds() - cpu) * 1000 / count
+    return {"per_s": round(count / (time.perf_counter() - started), 1),
+            "sandbox_cpu_ms": round((served.cpu_seconds() - cpu) * 1000 / count, 2),
+            "client_cpu_ms": round((time.process_time() - client_cpu) * 1000 / count, 2)}
 
 
-def run(numbers: int, patches: int, pages: int, state: Path | None) -> dict[str, float]:
+def run(numbers: int, patches: int, pages: int, state: Path | None) -> dict[str, dict[str, float]]:
     options = ["--generate-numbers", str(numbers), *(["--state", str(state)] if state is not None else [])]
     with sandbox_process(*options) as served, httpx.Client(base_url=served.url, timeout=REQUEST_TIMEOUT,
                                                            headers={"Authorization": f"Bearer {API_KEY}"}) as client:
@@ -64,16 +68,20 @@ def run(numbers: int, patches: int, pages: int, state: Path | None) -> dict[str,
                                                               json={"tags": [f"t{i}"]}))
         page = _rate(served, pages, lambda i: client.get("/phone_numbers", params={"page[size]": PAGE,
                                                                                     "page[number]": i % last_page + 1}))
-    return {"patches_per_s": round(patch[0], 1), "patch_cpu_ms": round(patch[1], 2),
-            "pages_per_s": round(page[0], 1), "page_cpu_ms": round(page[1], 2)}
+    return {"patch": patch, "page": page}
 
 
-def goals(memory: dict[str, float], state: dict[str, float]) -> dict[str, bool]:
-    cost = 1 - state["patches_per_s"] / memory["patches_per_s"]
+def state_cost(memory: dict[str, dict[str, float]], state: dict[str, dict[str, float]]) -> float:
+    """What the state file adds to a PATCH, as a share of the in-memory sandbox's CPU per PATCH (unlike the
+    rates, this holds when other work shares the machine)."""
+    return state["patch"]["sandbox_cpu_ms"] / memory["patch"]["sandbox_cpu_ms"] - 1
+
+
+def goals(memory: dict[str, dict[str, float]], state: dict[str, dict[str, float]]) -> dict[str, bool]:
     return {
-        f"PATCH >= {GOALS['patches_per_s']:g}/s": memory["patches_per_s"] >= GOALS["patches_per_s"],
-        f"pages >= {GOALS['pages_per_s']:g}/s": memory["pages_per_s"] >= GOALS["pages_per_s"],
-        f"state file costs <= {GOALS['state_cost']:.0%}": cost <= GOALS["state_cost"],
+        f"PATCH >= {GOALS['patches_per_s']:g}/s": memory["patch"]["per_s"] >= GOALS["patches_per_s"],
+        f"pages >= {GOALS['pages_per_s']:g}/s": memory["page"]["per_s"] >= GOALS["pages_per_s"],
+        f"state file costs <= {GOALS['state_cost']:.0%}": state_cost(memory, state) <= GOALS["state_cost"],
     }
 
 
@@ -86,12 +94,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="telnyx-bench-") as work:
         memory = run(options.numbers, options.patches, options.pages, None)
         state = run(options.numbers, options.patches, options.pages, Path(work) / "state.json")
-    cost = 1 - state["patches_per_s"] / memory["patches_per_s"]
     print(f"Sandbox in its own process, {options.numbers} numbers, one client, sequential requests")
-    print(f"{'':<12} {'PATCH /s':>9} {'CPU ms':>7} {'pages /s':>9} {'CPU ms':>7}   (sandbox CPU per request)")
-    for name, row in (("memory", memory), ("state file", state)):
-        print(f"{name:<12} {row['patches_per_s']:>9} {row['patch_cpu_ms']:>7} {row['pages_per_s']:>9} {row['page_cpu_ms']:>7}")
-    print(f"the state file costs {cost:.0%} of the PATCH rate")
+    print(f"{'':<11} {'request':<6} {'per s':>7} {'sandbox CPU ms':>15} {'client CPU ms':>14} {'idle bound /s':>14}")
+    for name, result in (("memory", memory), ("state file", state)):
+        for what, row in result.items():
+            bound = 1000 / (row["sandbox_cpu_ms"] + row["client_cpu_ms"])
+            print(f"{name:<11} {what:<6} {row['per_s']:>7} {row['sandbox_cpu_ms']:>15} {row['client_cpu_ms']:>14} {bound:>14.0f}")
+    print(f"the state file adds {state_cost(memory, state):.0%} to the sandbox's CPU per PATCH; "
+          "'idle bound' is the rate the two CPU figures allow when nothing else runs")
     met = goals(memory, state)
     print("goals: " + ", ".join(f"{k}: {'met' if v else 'NOT MET'}" for k, v in met.items()))
     conditions = {"numbers": options.numbers, "patches": options.patches, "pages": options.pages,
