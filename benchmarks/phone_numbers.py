@@ -23,58 +23,30 @@ import math
 import os
 import re
 import resource
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
-from contextlib import contextmanager, redirect_stdout
+from contextlib import AbstractContextManager, redirect_stdout
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from sandbox_process import API_KEY, ROOT, TOOL, Served, sandbox_process
+
 PAGE = 250
 JOB = 1000
 TAG = "benchmark"
-API_KEY = "sandbox-key"
-START_TIMEOUT = 300.0  # generating and loading 100,000 numbers takes a few seconds; a stuck start is cut off
 RUN_TIMEOUT = 1800.0
-STOP_TIMEOUT = 30.0
 GOALS = {"plan_over_minimum": 0.10, "polls_per_job": 3.0, "cpu_seconds_100k": 15.0, "memory_mb_100k": 1024.0}
-TOOL = [sys.executable, "-c", "import sys; from reconciler.cli import main; sys.argv[0] = 'telnyx-reconciler'; main()"]
 
 
 # --- the sandbox, in its own process -----------------------------------------------------------------
 
 
-@contextmanager
-def sandbox(numbers: int, latency_ms: float) -> Iterator[str]:
-    """Serve a generated account on 127.0.0.1 (a free port); yields its base URL; always stopped."""
-    command = [*TOOL, "sandbox", "--port", "0", "--generate-numbers", str(numbers), "--latency-ms", str(latency_ms)]
-    env = {**os.environ, "TELNYX_API_KEY": API_KEY}
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env, cwd=ROOT)
-    try:
-        yield _base_url(process)
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(STOP_TIMEOUT)
-
-
-def _base_url(process: subprocess.Popen[str]) -> str:
-    line: list[str] = []
-    reader = threading.Thread(target=lambda: line.append(process.stderr.readline() if process.stderr else ""), daemon=True)
-    reader.start()
-    reader.join(START_TIMEOUT)
-    match = re.search(r"http://127\.0\.0\.1:\d+/v2", line[0] if line else "")
-    if match is None:
-        raise SystemExit(f"the sandbox did not start within {START_TIMEOUT:.0f} s: {line[0] if line else 'no output'}")
-    return match.group(0)
+def sandbox(numbers: int, latency_ms: float) -> AbstractContextManager[Served]:
+    """Serve a generated account (every request delayed by the latency); yields its base URL; always stopped."""
+    return sandbox_process("--generate-numbers", str(numbers), "--latency-ms", str(latency_ms))
 
 
 # --- the tool, one fresh process per measurement ------------------------------------------------------
@@ -119,7 +91,7 @@ def child(args: list[str]) -> None:
 
 def run_size(numbers: int, latency_ms: float, work: Path) -> dict[str, Any]:
     config, tagged = work / f"exported-{numbers}.yaml", work / f"tagged-{numbers}.yaml"
-    with sandbox(numbers, latency_ms) as url:
+    with sandbox(numbers, latency_ms) as (url, _):
         exported = measure(url, "export", "--out", str(config))
         document = _load(config)
         planned = measure(url, "plan", str(config), "--detailed-exitcode")

@@ -428,7 +428,8 @@ class TelnyxClient:
             payload = {}
         for item in (payload.get("errors") if isinstance(payload, dict) else None) or []:
             if isinstance(item, dict):
-                source = item.get("source") if isinstance(item.get("source"), dict) else {}
+                given = item.get("source")
+                source = given if isinstance(given, dict) else {}
                 problems.append(
                     ApiProblem(
                         code=_shortened(item.get("code", "")),

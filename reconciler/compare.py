@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from deepdiff import DeepDiff
 from pydantic import BaseModel
 
 from reconciler.plan import Action, Change, FieldChange
@@ -58,7 +57,8 @@ def duplicates(kind: Kind, key: str, chosen: LiveResource, extras: list[LiveReso
     why = (f"in use ({', '.join(used)})" if used else
            f"list {kind.name} under reconciler.prune to have apply delete the others")
     result.notes.append(
-        f"{kind.name}[{key}]: {len(extras) + 1} resources in the account have this key ({', '.join([chosen.id, *(e.id for e in extras)])}); "
+        f"{kind.name}[{key}]: {len(extras) + 1} resources in the account have this key "
+        f"({', '.join([chosen.id, *(e.id for e in extras)])}); "
         f"the config manages {chosen.id}; {', '.join(e.id for e in kept)} left alone: {why}."
     )
 
@@ -78,6 +78,8 @@ def prune_change(kind: Kind, resource: LiveResource) -> Change:
 
 def field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
     """Each changed value as a dotted path with its old and new value, in a stable order."""
+    from deepdiff import DeepDiff  # only pairs that differ get here; `validate` never loads it
+
     tree = DeepDiff(before, after, view="tree", verbose_level=2)
     found = []
     for group in tree.values():

@@ -322,7 +322,8 @@ class _Builder:
             self.issue(doc, (name, DEFAULTS_KEY), f"`{name}.{DEFAULTS_KEY}` must be a mapping of fields")
             defaults = {}
         if KINDS[name].key_field in defaults:
-            self.issue(doc, (name, DEFAULTS_KEY, KINDS[name].key_field), f"`{KINDS[name].key_field}` identifies an entry and cannot have a default")
+            self.issue(doc, (name, DEFAULTS_KEY, KINDS[name].key_field),
+                       f"`{KINDS[name].key_field}` identifies an entry and cannot have a default")
         return defaults, value.get(ENTRIES_KEY) or []
 
     def add_entry(self, doc: yamlio.Document, loc: tuple[int | str, ...], name: str, key: str, entry: Entry) -> None:
@@ -362,7 +363,7 @@ class _Builder:
                 for field_name in sorted(kind.sensitive & raw.keys()):
                     if not (isinstance(raw[field_name], str) and WHOLE_REF.match(raw[field_name])):
                         self.issue(doc, (*loc, field_name), f"{field_name} is a secret and is written here as a literal value",
-                                   f"write it as ${{env:NAME}} or ${{file:PATH}}; a secret in the YAML would be committed to git")
+                                   "write it as ${env:NAME} or ${file:PATH}; a secret in the YAML would be committed to git")
 
     def substitute(self, doc: yamlio.Document, node: Any, loc: tuple[int | str, ...]) -> Any:
         if isinstance(node, dict):

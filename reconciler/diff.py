@@ -7,8 +7,8 @@ as differences. `==` decides whether a pair differs; DeepDiff only describes the
 
 from __future__ import annotations
 
-from collections import defaultdict
 import os
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
 

@@ -25,7 +25,8 @@ from reconciler.diff import LiveState, diff
 from reconciler.errors import ConfigError, ConfigIssue, PlanError, ReconcilerError, StalePlanError
 from reconciler.kinds import KINDS, LiveResource
 from reconciler.kinds.base import Api, KindDiff
-from reconciler.kinds.portout_policy import POLICY_KEY, PortoutPolicy, policy_notes
+from reconciler.kinds.portout_policy import POLICY_KEY, policy_notes
+from reconciler.kinds.portout_rules import PortoutPolicy
 from reconciler.order import order_changes
 from reconciler.plan import Attention, Change, Op, Plan, Step, check_safety
 from reconciler.state import Fingerprints, load_fingerprints, state_key
@@ -106,7 +107,7 @@ def fetch_live(api: Api, names: Iterable[str], desired: DesiredState | None = No
 
     with few_collections(), ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(names)))) as pool:
         fetched = list(pool.map(read, names))
-    return LiveState(dict(zip(names, fetched)))
+    return LiveState(dict(zip(names, fetched, strict=True)))
 
 
 def make_plan(
@@ -247,7 +248,7 @@ def verify_saved(saved: Plan, fresh: Plan) -> None:
     old = {(c.address, c.action) for c in saved.changes}
     new = {(c.address, c.action) for c in fresh.changes}
     differing = sorted({a for a, _ in old ^ new}) or sorted(
-        c.address for c, d in zip(saved.changes, fresh.changes) if c != d
+        c.address for c, d in zip(saved.changes, fresh.changes, strict=False) if c != d
     )
     shown = ", ".join(differing[:10]) + (" ..." if len(differing) > 10 else "")
     raise StalePlanError(

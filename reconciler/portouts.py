@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import ReconcilerError
-from reconciler.kinds.base import Api
 from reconciler.plan import SENSITIVE
+
+if TYPE_CHECKING:  # importing the kinds would load pydantic for `--help`
+    from reconciler.kinds.base import Api
 
 PATH = "/portouts"
 # Fields that hold a PIN: the one a gaining carrier gave (in status-change events) may be the account's own.
@@ -91,10 +93,11 @@ def _pages(api: Api, filters: Filters) -> tuple[list[dict[str, Any]], set[int], 
         if not isinstance(data, list) or not isinstance(meta, dict) or not all(isinstance(o, dict) and o.get("id") for o in data):
             raise ReconcilerError(f"the list of port-outs (page {number}) is not a list of orders with ids and a `meta`",
                                   "The answer cannot be read, so no order is decided; try again later.")
-        total, pages = meta.get("total_results"), meta.get("total_pages")
-        if not isinstance(total, int) or not isinstance(pages, int) or not 0 <= pages <= MAX_PAGES:
+        total, page_count = meta.get("total_results"), meta.get("total_pages")
+        if not isinstance(total, int) or not isinstance(page_count, int) or not 0 <= page_count <= MAX_PAGES:
             raise ReconcilerError(f"the list of port-outs (page {number}) has no usable meta.total_results/total_pages",
                                   f"Expected whole numbers, at most {MAX_PAGES} pages.")
+        pages = page_count
         totals.add(total)
         orders.extend(data)
         number += 1

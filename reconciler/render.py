@@ -211,7 +211,7 @@ def render_markdown_limited(plan: Plan, limit: int, *, drift: bool = False, more
     tail = "".join(f"\n> {_md(note)}\n" for note in plan.notes)
     budget = limit - len(head) - len(tail) - sum(len(s.frame) for s in sections)
     allowances = _share(budget, [s.size for s in sections], reserve=len(MORE_CHANGES) + len(more_where) + 16)
-    body = "".join(s.fit(allowance, more_where) for s, allowance in zip(sections, allowances))
+    body = "".join(s.fit(allowance, more_where) for s, allowance in zip(sections, allowances, strict=True))
     return (head + body + tail)[:limit]
 
 
@@ -262,7 +262,8 @@ def _sections(plan: Plan, drift: bool) -> list[_Section]:
     for change in plan.changes:
         per_kind.setdefault(change.kind, []).append(_markdown_row(change, drift))
     for kind, rows in per_kind.items():
-        sections.append(_Section(f"<code>{kind}</code>: {len(rows):,} change(s)", "| | resource | change | details |\n|---|---|---|---|\n", rows))
+        header = "| | resource | change | details |\n|---|---|---|---|\n"
+        sections.append(_Section(f"<code>{kind}</code>: {len(rows):,} change(s)", header, rows))
     return sections
 
 

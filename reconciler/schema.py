@@ -12,7 +12,6 @@ from typing import Any
 from reconciler.config import config_model
 
 
-
 def config_schema() -> dict[str, Any]:
     schema = config_model().model_json_schema()
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}

@@ -10,26 +10,30 @@ Exit codes (a contract CI relies on):
 from __future__ import annotations
 
 import logging
-from collections import Counter
 import os
 import sys
 import traceback
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from reconciler import pipeline, render
-from reconciler.apply import Progress
+from reconciler import render
 from reconciler.cli import redact
-from reconciler.client import DEFAULT_BASE_URL, TelnyxClient
-from reconciler.config import DesiredState
 from reconciler.errors import ApplyError, ReconcilerError
-from reconciler.state import Fingerprints
+
+if TYPE_CHECKING:  # a command imports the engine, the client and the sandbox when it runs, not before
+    from reconciler.apply import Progress
+    from reconciler.client import TelnyxClient
+    from reconciler.config import DesiredState
+    from reconciler.pipeline import Target
+    from reconciler.state import Fingerprints
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERNAL = 0, 1, 2, 3
+DEFAULT_BASE_URL = "https://api.telnyx.com/v2"  # the client's default too (a test keeps the two equal)
 
 
 @dataclass
@@ -71,7 +75,8 @@ def show_progress(event: Progress) -> None:
     """One line per finished step; batch kinds report numbers done of total as their jobs finish."""
     if event.step is not None:
         change = event.step.change
-        part = "" if change.action.value != "replace" else " (replace: the old one)" if event.what == "delete" else " (replace: the new one)"
+        part = "" if change.action.value != "replace" else (
+            " (replace: the old one)" if event.what == "delete" else " (replace: the new one)")
         click.echo(f"  [{event.done}/{event.total}] {DONE_WORDS[event.what]} {render.shown_address(change)}{part}")
     else:
         click.echo(f"  {event.kind}: {event.done:,} of {event.total:,} {event.what}")
@@ -136,6 +141,8 @@ def _log_to_stderr(level: int) -> None:
 
 @contextmanager
 def api_client(settings: Settings) -> Iterator[TelnyxClient]:
+    from reconciler.client import TelnyxClient
+
     key = os.environ.get("TELNYX_API_KEY", "")
     redact.register([key])
     if not key:
@@ -144,9 +151,11 @@ def api_client(settings: Settings) -> Iterator[TelnyxClient]:
         yield client
 
 
-def load_config(paths: tuple[str, ...], targets: list[pipeline.Target] | None = None) -> DesiredState:
+def load_config(paths: tuple[str, ...], targets: list[Target] | None = None) -> DesiredState:
     """Load and validate the config (only the targeted kinds, when targeted), and register its secrets so
     no message can show them."""
+    from reconciler import pipeline
+
     desired = pipeline.load_desired(paths, targets=targets or ())
     redact.register(desired.secret_values())
     return desired
@@ -154,6 +163,8 @@ def load_config(paths: tuple[str, ...], targets: list[pipeline.Target] | None = 
 
 def state_for(desired: DesiredState) -> Fingerprints | None:
     """The recorded fingerprints of the config's write-only values, keyed from the API key (state.py)."""
+    from reconciler import pipeline
+
     return pipeline.open_state(desired, os.environ.get("TELNYX_API_KEY", ""))
 
 

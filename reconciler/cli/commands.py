@@ -1,4 +1,7 @@
-"""The commands that read or change an account: validate, plan, apply, drift, export, schema."""
+"""The commands that read or change an account: validate, plan, apply, drift, export, schema.
+
+Each command imports the engine when it runs (`--help` and `validate` stay fast; see app.py).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,11 @@ import re
 import sys
 from contextlib import suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from reconciler import config, pipeline, render
-from reconciler.apply import stop_on_signals
+from reconciler import render
 from reconciler.cli.app import (
     EXIT_CHANGES,
     EXIT_OK,
@@ -29,13 +31,40 @@ from reconciler.cli.app import (
     target_option,
 )
 from reconciler.errors import PlanError, ReconcilerError
-from reconciler.export import export as export_live
 from reconciler.plan import Plan
-from reconciler.yamlio import dump as dump_yaml
+
+if TYPE_CHECKING:
+    from reconciler import pipeline
 
 PLANFILE_FORMAT = "telnyx-reconciler/planfile"
 PLANFILE_VERSION = 1
-EXPORTABLE = [name for name, kind in config.KINDS.items() if kind.exportable]
+
+
+def exportable() -> list[str]:
+    from reconciler.kinds import KINDS
+
+    return [name for name, kind in KINDS.items() if kind.exportable]
+
+
+class KindChoice(click.Choice):
+    """The exportable kinds, read from the registry only when `export` parses or shows its options."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    @property  # type: ignore[override]
+    def choices(self) -> list[str]:
+        return exportable()
+
+    @choices.setter
+    def choices(self, _: object) -> None:
+        pass
+
+
+def _targets(targets: tuple[str, ...]) -> list[pipeline.Target]:
+    from reconciler import pipeline
+
+    return [pipeline.Target.parse(t) for t in targets]
 
 
 @cli.command()
@@ -64,7 +93,9 @@ def plan(
     targets: tuple[str, ...], force: bool, max_authorizations: int | None,
 ) -> int:
     """Show what apply would change in the account."""
-    parsed = [pipeline.Target.parse(t) for t in targets]
+    from reconciler import pipeline
+
+    parsed = _targets(targets)
     desired = load_config(config, parsed)
     fingerprints = state_for(desired)
     with api_client(settings) as client:
@@ -103,10 +134,13 @@ def apply(
 ) -> int:
     """Make the account match the config, or apply a saved PLANFILE exactly, or only the plan whose checksum
     was reviewed (--expect-checksum, no question asked)."""
+    from reconciler import pipeline
+    from reconciler.apply import stop_on_signals
+
     saved = _read_planfile(Path(config[0])) if len(config) == 1 and Path(config[0]).is_file() else None
     if saved is not None:
         config, targets, force = _saved_config(Path(config[0]), saved), tuple(saved["targets"]), bool(saved["force"])
-    parsed = [pipeline.Target.parse(t) for t in targets]
+    parsed = _targets(targets)
     desired = load_config(config, parsed)
     click.get_current_context().with_resource(pipeline.apply_lock(desired, config, lock_timeout))
     fingerprints = state_for(desired)
@@ -151,7 +185,9 @@ def _confirm() -> None:
 def drift(settings: Settings, config: tuple[str, ...], fmt: str, targets: tuple[str, ...]) -> int:
     """Report changes made in the account outside git, and what waits for a person (pending port-outs no
     rule decides). Exit 0 in sync, 2 drift found."""
-    parsed = [pipeline.Target.parse(t) for t in targets]
+    from reconciler import pipeline
+
+    parsed = _targets(targets)
     desired = load_config(config, parsed)
     fingerprints = state_for(desired)
     with api_client(settings) as client:
@@ -161,12 +197,16 @@ def drift(settings: Settings, config: tuple[str, ...], fmt: str, targets: tuple[
 
 
 @cli.command()
-@click.option("--kind", "kinds", multiple=True, type=click.Choice(EXPORTABLE), help="Kinds to export (default: all).")
+@click.option("--kind", "kinds", multiple=True, type=KindChoice(), help="Kinds to export (default: all).")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of standard output.")
 @click.pass_obj
 def export(settings: Settings, kinds: tuple[str, ...], out: str | None) -> int:
     """Write the live account as config YAML (how a team adopts an existing account)."""
-    chosen = list(kinds or EXPORTABLE)
+    from reconciler import pipeline
+    from reconciler.export import export as export_live
+    from reconciler.yamlio import dump as dump_yaml
+
+    chosen = list(kinds or exportable())
     with api_client(settings) as client:
         # the kinds a chosen kind names (a number's billing group) are read too, so names can be written
         live = pipeline.fetch_live(client, pipeline.with_dependencies(chosen))
@@ -253,7 +293,8 @@ def _not_a_plan(path: Path, why: str) -> PlanError:
 def _check_planfile(path: Path, document: dict[str, Any]) -> None:
     """Every part apply reads is there and of its type; a damaged file is one message, not a crash."""
     strings = all(isinstance(v, list) and all(isinstance(s, str) for s in v) for v in (document.get("config"), document.get("targets")))
-    problem = "" if strings and isinstance(document.get("force"), bool) else "`config`, `targets` or `force` is missing or of the wrong type"
+    problem = "" if strings and isinstance(document.get("force"), bool) else (
+        "`config`, `targets` or `force` is missing or of the wrong type")
     if not problem:
         try:
             if not isinstance(document["plan"]["changes"], list):

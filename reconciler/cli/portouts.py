@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import click
@@ -15,8 +15,10 @@ import click
 from reconciler import portouts as po
 from reconciler.cli import redact
 from reconciler.cli.app import EXIT_OK, Settings, api_client, cli
-from reconciler.client import TelnyxClient
 from reconciler.errors import NotFoundError, ReconcilerError
+
+if TYPE_CHECKING:
+    from reconciler.client import TelnyxClient
 
 FORMATS = ("json", "text")
 COLUMNS = ("id", "status", "support_key", "carrier_name", "spid", "phone_numbers", "created_at")

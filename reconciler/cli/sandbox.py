@@ -1,4 +1,7 @@
-"""`sandbox` serves the local Telnyx API; `demo` runs the whole loop against an embedded one."""
+"""`sandbox` serves the local Telnyx API; `demo` runs the whole loop against an embedded one.
+
+The sandbox, the client and the engine are imported when one of these commands runs, never by `--help`.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +13,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from reconciler import pipeline, render
+from reconciler import render
 from reconciler.cli.app import EXIT_OK, cli, show_progress
-from reconciler.client import TelnyxClient
-from reconciler.config import DesiredState
 from reconciler.errors import ReconcilerError
-from reconciler.plan import Plan
-from reconciler.sandbox import Sandbox, SeedError, generate_account, load_seed, serve_forever
-from reconciler.state import Fingerprints, state_key
+
+if TYPE_CHECKING:
+    from reconciler.client import TelnyxClient
+    from reconciler.config import DesiredState
+    from reconciler.plan import Plan
+    from reconciler.sandbox import Sandbox
+    from reconciler.state import Fingerprints
 
 SANDBOX_DEFAULT_KEY = "sandbox-key"
 DEMO_BASE_URL = "http://sandbox.local/v2"
@@ -37,13 +42,15 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"  # the demo's config
 @click.option("--rate-limit", type=click.FloatRange(0, min_open=True), help="Requests per second before 429.")
 @click.option("--fail-rate", type=click.FloatRange(0, 1), default=0, show_default=True, help="Share of requests failing with 5xx.")
 @click.option("--generate-numbers", type=click.IntRange(0), help="Seed an empty account with N generated phone numbers (deterministic).")
-@click.option("--generate-mobile", type=click.IntRange(0), default=0, show_default=True, help="Mobile numbers to generate along with --generate-numbers.")
+@click.option("--generate-mobile", type=click.IntRange(0), default=0, show_default=True,
+              help="Mobile numbers to generate along with --generate-numbers.")
 @click.option("--job-seconds", type=click.FloatRange(0), default=1.0, show_default=True, help="Base duration of a background job.")
 @click.option("--job-seconds-per-number", type=click.FloatRange(0), default=0.0005, show_default=True, help="Added per number in a job.")
 @click.option("--portout-answer-hours", type=click.Choice(["24", "48"]), default="48", show_default=True,
               help="Hours after which an unanswered port-out is authorized by itself (the guide says 24 or 48).")
 @click.option("--page-size-cap", type=click.IntRange(1), help="Lists without a declared maximum page size serve at most N a page.")
-@click.option("--page-size-refused-above", type=click.IntRange(1), help="Lists without a declared maximum page size refuse a larger page[size] (422).")
+@click.option("--page-size-refused-above", type=click.IntRange(1),
+              help="Lists without a declared maximum page size refuse a larger page[size] (422).")
 def sandbox(
     host: str, port: int, state: str | None, seed: str | None, latency_ms: float, rate_limit: float | None, fail_rate: float,
     generate_numbers: int | None, generate_mobile: int, job_seconds: float, job_seconds_per_number: float,
@@ -53,6 +60,8 @@ def sandbox(
 
     It accepts the API key in TELNYX_API_KEY, or `sandbox-key` when that is unset.
     """
+    from reconciler.sandbox import Sandbox, serve_forever
+
     key = os.environ.get("TELNYX_API_KEY") or SANDBOX_DEFAULT_KEY
     with _seed_errors():
         the_sandbox = Sandbox(
@@ -78,14 +87,19 @@ def sandbox(
 @contextmanager
 def _seed_errors() -> Iterator[None]:
     """A seed file that cannot be read or applied is the user's to fix (exit 1), not a bug."""
+    from reconciler.sandbox import SeedError
+
     try:
         yield
     except SeedError as exc:
-        raise ReconcilerError(f"the seed is invalid: {str(exc)[:500]}", "Fix the seed file; see `reconciler/sandbox/seed.py` for its format.") from None
+        raise ReconcilerError(f"the seed is invalid: {str(exc)[:500]}",
+                              "Fix the seed file; see `reconciler/sandbox/seed.py` for its format.") from None
 
 
 def _seed(path: str | None, numbers: int | None, mobile: int) -> dict[str, Any] | None:
     """The account to start from: a seed file, or a generated account (the same N gives the same account)."""
+    from reconciler.sandbox import generate_account, load_seed
+
     if path and numbers is not None:
         raise click.UsageError("give --seed or --generate-numbers, not both")
     if numbers is not None:
@@ -99,6 +113,11 @@ def _seed(path: str | None, numbers: int | None, mobile: int) -> dict[str, Any] 
 def demo(config_dir: str | None, seed: str | None) -> int:
     """Plan, apply, plan again, catch and undo drift, answer port-outs by policy, rotate a secret: all
     against an embedded sandbox."""
+    from reconciler import pipeline
+    from reconciler.client import TelnyxClient
+    from reconciler.sandbox import Sandbox, load_seed
+    from reconciler.state import Fingerprints, state_key
+
     config_dir = config_dir or _example("config")
     seed = seed or _example("sandbox-seed.yaml")
     with _seed_errors():
@@ -139,6 +158,8 @@ def _example(name: str) -> str:
 
 def _portouts(the_sandbox: Sandbox, client: TelnyxClient, desired: DesiredState, remembered: Fingerprints) -> None:
     """Other carriers ask for three numbers; the policy answers two and leaves one to a person."""
+    from reconciler import pipeline
+
     _title("6. three port-out requests arrive from other carriers; the policy decides (portouts.yaml)")
     now = datetime.now(timezone.utc)
     for hours_ago, number, key in ((12, "+13125550101", "DEMO-VIP"), (8, "+13125550102", "DEMO-CHURNED"),
@@ -155,6 +176,8 @@ def _portouts(the_sandbox: Sandbox, client: TelnyxClient, desired: DesiredState,
 
 def _secrets(client: TelnyxClient) -> None:
     """A secret is created, recognised, then rotated, and its value is never shown."""
+    from reconciler import pipeline
+
     _title("8. an integration secret from a file: created, recognised, then rotated; never shown")
     with tempfile.TemporaryDirectory(prefix="telnyx-demo-") as work:
         folder = Path(work)

@@ -38,7 +38,8 @@ def marker(config: str, checksum: str | None) -> str:
 def plan_body(config: str, plan: Plan, *, drift: bool = False, run_url: str = "", note: str = "") -> str:
     checksum = plan.checksum  # computed over every change: once
     head = marker(config, checksum) + "\n"
-    foot = f"\n<sub>Config `{config}` · checksum `{checksum}`" + (f" · [full plan in the job summary]({run_url})" if run_url else "") + "</sub>\n"
+    summary_link = f" · [full plan in the job summary]({run_url})" if run_url else ""
+    foot = f"\n<sub>Config `{config}` · checksum `{checksum}`{summary_link}</sub>\n"
     lead = f"> {note}\n\n" if note else ""
     where = f" in the [job summary]({run_url})" if run_url else " in the job summary"
     markdown = render_markdown_limited(plan, MAX_BODY - len(head) - len(foot) - len(lead) - 64, drift=drift, more_where=where)
@@ -47,7 +48,8 @@ def plan_body(config: str, plan: Plan, *, drift: bool = False, run_url: str = ""
 
 def failure_body(config: str, title: str, lines: list[str]) -> str:
     """Why no plan could be shown: every line of the reason (each config problem with file and line)."""
-    head = marker(config, None) + "\n" + f"### Telnyx plan: {title}\n\nConfig `{config}`. No plan was made, so nothing can be applied from this pull request.\n\n"
+    head = (marker(config, None) + "\n" + f"### Telnyx plan: {title}\n\n"
+            f"Config `{config}`. No plan was made, so nothing can be applied from this pull request.\n\n")
     text = "\n".join(lines).replace("```", "`\u200b``")
     block = "```\n" + text[: MAX_BODY - len(head) - 200] + "\n```\n"
     return head + block

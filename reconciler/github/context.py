@@ -32,7 +32,8 @@ class ActionsContext:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ActionsContext:
         env = os.environ if env is None else env
-        server, repository, run = env.get("GITHUB_SERVER_URL", "https://github.com"), env.get("GITHUB_REPOSITORY", ""), env.get("GITHUB_RUN_ID", "")
+        server = env.get("GITHUB_SERVER_URL", "https://github.com")
+        repository, run = env.get("GITHUB_REPOSITORY", ""), env.get("GITHUB_RUN_ID", "")
         return cls(
             api_url=env.get("GITHUB_API_URL", "https://api.github.com"),
             repository=repository,

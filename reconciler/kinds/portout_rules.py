@@ -42,7 +42,8 @@ class Match(BaseModel):
     any: Literal[True] | None = Field(default=None, description="Match every number (only on the last rule).")
     phone_numbers: list[str] | None = Field(default=None, description="Numbers in E.164.")
     tags: list[str] | None = Field(default=None, description="The number has any of these tags in the account.")
-    carrier_name: list[str] | None = Field(default=None, description="The gaining carrier's name (any of; case and surrounding spaces ignored).")
+    carrier_name: list[str] | None = Field(
+        default=None, description="The gaining carrier's name (any of; case and surrounding spaces ignored).")
     spid: list[str] | None = Field(default=None, description="The gaining carrier's SPID (any of; case and surrounding spaces ignored).")
     foc_before: date | None = Field(default=None, description="The requested FOC date, in the order's own time zone, is before this day.")
     foc_after: date | None = Field(default=None, description="The requested FOC date, in the order's own time zone, is after this day.")

@@ -86,7 +86,6 @@ from .resources import Collection
 from .spec import Spec
 from .store import State, StateError, timestamp
 
-
 VALIDATE_ALL = 1_000
 SAMPLE = 200
 

@@ -16,8 +16,8 @@ updated with each change: the insertion order (`ids`), a per-collection version 
 caches can key on, unique fields (`lookup`, e.g. a phone number's E.164 string), and who
 references whom (`users_of`, from each collection's declared references).
 
-Persistence is described in `persistence.py`: whole-file rewrites for small accounts, an
-append-only journal for large ones, folded into the snapshot on `close()`.
+Persistence is described in `persistence.py`: a snapshot plus an append-only journal of changes,
+folded into the snapshot when it grows and on `close()`.
 """
 
 from __future__ import annotations
@@ -347,9 +347,7 @@ class State:
         if self._file is None or not entries:
             return
         total = sum(len(records) for records in self._records.values())
-        if total <= self._file.journal_threshold:
-            self._write_snapshot()
-        elif self._file.journal_entries + len(entries) > max(self._file.journal_threshold, total // 4):
+        if self._file.should_compact(total, len(entries)):
             self._write_snapshot()
         else:
             self._file.append(entries)

@@ -42,7 +42,7 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         new = client.post("/billing_groups", json={"name": "Later"}).json()["data"]
     assert second.state.organization_id == first.state.organization_id
     assert new["id"] not in {group["id"], address["id"], ip["id"]}
-    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]  # no temp files left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json", "state.json.journal"]  # no temp files
 
 
 def test_seed_fills_ids_timestamps_and_defaults() -> None:
@@ -164,6 +164,21 @@ def test_a_large_account_journals_changes_instead_of_rewriting_the_file(tmp_path
     assert (third.state.get("phone_numbers", one) or {})["tags"] == ["journalled"]
     assert third.state.lookup("phone_numbers", "phone_number", (third.state.get("phone_numbers", one) or {})[
         "phone_number"]) == one
+
+
+def test_a_small_account_journals_changes_too(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    journal = tmp_path / "state.json.journal"
+    first = Sandbox(state_path=path, seed=generate_account(20), clock=Clock())
+    snapshot = path.read_bytes()
+    assert b"\n" in snapshot.strip()  # small: indented for people
+    idents = _active_ids(first, 3)
+    for ident in idents:
+        _patch_tags(first, ident, ["journalled"])
+    assert path.read_bytes() == snapshot  # each change costs one appended line, not a rewrite
+    assert len(journal.read_text().splitlines()) == 1 + len(idents)
+    second = Sandbox(state_path=path, clock=Clock())  # the first was never closed
+    assert all((second.state.get("phone_numbers", i) or {})["tags"] == ["journalled"] for i in idents)
 
 
 def test_the_journal_is_folded_in_when_it_grows(tmp_path: Path) -> None:

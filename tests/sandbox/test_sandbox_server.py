@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import _thread
+import io
+import socket
 import threading
+from types import SimpleNamespace
+from typing import Any
 
 import httpx
 import pytest
 from sandbox_support import KEY, check_against_spec
 
 from reconciler.sandbox import Sandbox, serve_forever
+from reconciler.sandbox.server import _Handler
 
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
@@ -68,3 +73,46 @@ def test_serve_forever_reports_its_url_and_stops_on_keyboard_interrupt() -> None
     assert str(seen["url"]).endswith("/v2") and seen["status"] == 200
     with pytest.raises(httpx.ConnectError):
         httpx.get(str(seen["url"]) + "/billing_groups", timeout=2)
+
+
+class _Connection:
+    """A client connection as the handler sees it: the bytes it reads, every send it makes, its options."""
+
+    def __init__(self, incoming: bytes) -> None:
+        self.incoming, self.sends, self.options = incoming, [], {}
+
+    def setsockopt(self, level: int, name: int, value: Any) -> None:
+        self.options[(level, name)] = value
+
+    def makefile(self, mode: str, buffering: int = -1) -> Any:
+        if "r" in mode:
+            return io.BytesIO(self.incoming)
+        return io.BufferedWriter(_Sends(self.sends), buffering)
+
+    def sendall(self, data: bytes) -> None:  # used when the handler writes unbuffered
+        self.sends.append(bytes(data))
+
+
+class _Sends(io.RawIOBase):
+    def __init__(self, sends: list[bytes]) -> None:
+        self.sends = sends
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.sends.append(bytes(data))
+        return len(data)
+
+
+def test_each_answer_leaves_in_one_send_without_waiting_for_acks() -> None:
+    # Headers and body sent apart, with Nagle's algorithm on, wait ~40 ms for the client's delayed ACK.
+    sandbox = Sandbox(seed={"billing_groups": [{"name": "Ops"}]})
+    request = f"GET /v2/billing_groups HTTP/1.1\r\nHost: sandbox\r\nAuthorization: Bearer {KEY}\r\n\r\n".encode()
+    connection = _Connection(request * 2)
+    _Handler(connection, ("127.0.0.1", 1), SimpleNamespace(sandbox=sandbox))  # type: ignore[arg-type]
+    assert connection.options.get((socket.IPPROTO_TCP, socket.TCP_NODELAY))
+    assert len(connection.sends) == 2  # one per answer, each whole
+    for sent in connection.sends:
+        head, _, body = sent.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200") and b'"Ops"' in body

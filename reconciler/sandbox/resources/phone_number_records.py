@@ -85,12 +85,17 @@ MMS_FEATURES = {"domestic_two_way": True, "international_inbound": False, "inter
 
 
 # -- derived values ------------------------------------------------------------------------
+_COUNTRY_BY_PREFIX = dict(COUNTRY_PREFIXES)
+_PREFIX_LENGTHS = sorted({len(prefix) for prefix, _ in COUNTRY_PREFIXES}, reverse=True)
+
+
 def country_of(number: str) -> str:
-    best = ("", "US")
-    for prefix, country in COUNTRY_PREFIXES:
-        if number.startswith(prefix) and len(prefix) > len(best[0]):
-            best = (prefix, country)
-    return best[1]
+    """The country of the longest known prefix (US when none is known); every listed number asks this."""
+    for length in _PREFIX_LENGTHS:
+        country = _COUNTRY_BY_PREFIX.get(number[:length])
+        if country is not None:
+            return country
+    return "US"
 
 
 def number_type_of(number: str) -> str:

@@ -47,8 +47,8 @@ from typing import Any, Callable, Mapping
 from ..errors import ApiError, ErrorItem, bad_value, not_found
 from ..store import Record, State, parse_timestamp, timestamp
 from . import phone_number_records as pn
-from .base import Call, Collection, Due, Handler, Reply
 from . import portout_events as events
+from .base import Call, Collection, Due, Handler, Reply
 from .portout_events import declared_only, newest, within
 
 PENDING, AUTHORIZED, PORTED, REJECTED, REJECTED_PENDING = (
