@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# A stand-in `python3` whose venv holds pip, ruff, mypy and pytest that log their call and exit as told.
+# A stand-in `python3` whose venv holds pip, ruff, mypy, check-jsonschema and pytest that log their call and exit as told.
 FAKE_PYTHON = """#!/usr/bin/env bash
 mkdir -p .venv/bin
-for tool in pip ruff mypy pytest; do
-  printf '#!/usr/bin/env bash\\necho "%s $*" >> calls.log\\nexit ${EXIT_%s:-0}\\n' "$tool" "${tool^^}" > .venv/bin/$tool
+for tool in pip ruff mypy check-jsonschema pytest; do
+  name=${tool//-/_}
+  printf '#!/usr/bin/env bash\\necho "%s $*" >> calls.log\\nexit ${EXIT_%s:-0}\\n' "$tool" "${name^^}" > .venv/bin/$tool
   chmod +x .venv/bin/$tool
 done
 """
@@ -36,11 +37,15 @@ def run_ci(tmp_path: Path, **exits: int) -> tuple[int, list[str]]:
 
 def test_ci_installs_the_dev_tools_and_checks_before_testing(tmp_path: Path) -> None:
     code, calls = run_ci(tmp_path)
-    assert code == 0 and calls == ["pip", "ruff", "mypy", "pytest"]
+    assert code == 0 and calls == ["pip", "ruff", "mypy", "check-jsonschema", "check-jsonschema", "pytest"]
     assert ".[test,dev]" in (ROOT / ".ci" / "run").read_text()
 
 
-@pytest.mark.parametrize(("failing", "ran"), [("ruff", ["pip", "ruff"]), ("mypy", ["pip", "ruff", "mypy"])])
+@pytest.mark.parametrize(("failing", "ran"), [
+    ("ruff", ["pip", "ruff"]),
+    ("mypy", ["pip", "ruff", "mypy"]),
+    ("check_jsonschema", ["pip", "ruff", "mypy", "check-jsonschema"]),
+])
 def test_a_lint_or_type_finding_fails_the_build_before_the_tests(tmp_path: Path, failing: str, ran: list[str]) -> None:
     code, calls = run_ci(tmp_path, **{failing: 1})
     assert code != 0 and calls == ran

@@ -8,8 +8,6 @@ import click
 from reconciler.cli import redact
 from reconciler.cli.app import EXIT_OK, Settings, api_client, cli
 from reconciler.errors import ReconcilerError
-from reconciler.kinds import KINDS
-from reconciler.kinds.address_checks import VALIDATED, accept_suggestions
 
 
 @cli.group()
@@ -22,6 +20,9 @@ def addresses() -> None:
 @click.pass_obj
 def accept_suggestions_command(settings: Settings, name: str) -> int:
     """Accept the API's suggested values for the address NAME (its customer_reference)."""
+    from reconciler.kinds import KINDS
+    from reconciler.kinds.address_checks import VALIDATED, accept_suggestions
+
     kind = KINDS["addresses"]
     with api_client(settings) as client:
         before = kind.find_raw(client, name)

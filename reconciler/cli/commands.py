@@ -71,6 +71,8 @@ def _targets(targets: tuple[str, ...]) -> list[pipeline.Target]:
 @config_args
 def validate(config: tuple[str, ...]) -> int:
     """Check the config offline: syntax, fields, references. Exit 0 valid, 1 invalid."""
+    from reconciler import pipeline
+
     desired = load_config(config)
     for warning in pipeline.config_warnings(desired):
         click.echo(f"Warning: {warning}", err=True)
