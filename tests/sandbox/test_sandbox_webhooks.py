@@ -5,15 +5,13 @@ Dropped and duplicated deliveries and retries are there to make a receiver's fau
 from __future__ import annotations
 
 import base64
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from inbox import Inbox, loopback_inbox
 from sandbox_support import KEY, client_for
 
 from reconciler.cli import cli
@@ -24,43 +22,10 @@ from reconciler.sandbox.webhooks import WebhookSender, attach, key_text, load_pr
 NUMBER = "+13125550101"
 
 
-class Inbox:
-    """A webhook receiver on loopback that keeps what it gets; answers `statuses` in turn, then 200."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        self.statuses: list[int] = []
-        self.url = ""
-
-    def bodies(self) -> list[dict[str, Any]]:
-        return [json.loads(body) for _, body in self.received]
-
-
 @pytest.fixture
 def inbox() -> Iterator[Inbox]:
-    box = Inbox()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            box.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            self.send_response(box.statuses.pop(0) if box.statuses else 200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    box.url = f"http://127.0.0.1:{server.server_address[1]}/webhooks/telnyx"
-    try:
+    with loopback_inbox("/webhooks/telnyx") as box:
         yield box
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def _sandbox_sending(inbox: Inbox, **faults: Any) -> tuple[Sandbox, WebhookSender]:
