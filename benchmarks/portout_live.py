@@ -40,7 +40,6 @@ ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "sandbox-key"
 POLICY = ROOT / "examples" / "config" / "portouts.yaml"
 START_TIMEOUT = 60.0
-SETTLE_SECONDS = 15.0  # after the last catch-up period, how long to wait for stragglers
 STOP_TIMEOUT = 30.0
 
 
@@ -177,7 +176,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                              {**env, "TELNYX_BASE_URL": hello["url"], "TELNYX_PUBLIC_KEY": hello["public_key"]})
             receiver.wait_for("Receiving port-out webhooks", START_TIMEOUT)
             sandbox.say("go")
-            time.sleep(args.spread_seconds + args.catch_up_seconds + SETTLE_SECONDS)
+            time.sleep(args.spread_seconds + args.catch_up_seconds + args.settle_seconds)
             sandbox.say("report")
             report = sandbox.read_json(START_TIMEOUT)
             receiver.stop()
@@ -255,9 +254,13 @@ def main() -> None:
     parser.add_argument("--duplicate-rate", type=float, default=0.05)
     parser.add_argument("--catch-up-seconds", type=float, default=30.0)
     parser.add_argument("--seed", type=int, default=random.randrange(1 << 30))
+    parser.add_argument("--settle-seconds", type=float, default=15.0,
+                        help="After the last order and one catch-up period, how long to wait for stragglers.")
     args = parser.parse_args()
-    if not (1 <= args.orders <= 10_000 and 0 < args.spread_seconds <= 3600 and 1 <= args.catch_up_seconds <= 3600):
-        parser.error("--orders 1..10000, --spread-seconds up to 3600, --catch-up-seconds 1..3600")
+    if not (1 <= args.orders <= 10_000 and 0 < args.spread_seconds <= 3600 and 1 <= args.catch_up_seconds <= 3600
+            and 0 <= args.settle_seconds <= 600):
+        parser.error("--orders 1..10000, --spread-seconds up to 3600, --catch-up-seconds 1..3600, "
+                     "--settle-seconds up to 600")
     if args.role == "sandbox":
         run_sandbox(args)
     else:

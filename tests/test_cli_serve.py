@@ -17,11 +17,13 @@ from typing import Any
 
 import httpx
 import pytest
+from inbox import loopback_inbox
 from support import API_KEY, Account, served, write_config
 from test_serve import CHURNED, POLICY, VIP, _seed
 
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.webhooks import WebhookSender, attach, new_private_key
+from reconciler.serve.signature import public_key, verify
 
 WAIT = 20.0
 
@@ -125,7 +127,38 @@ def test_serve_refuses_to_start_without_a_public_key_or_a_policy(account: Accoun
     write_config(other, "billing.yaml", "billing_groups:\n  - name: Ops\n")
     result = account.run("serve", str(other), env={"TELNYX_PUBLIC_KEY": key.public_key})
     assert result.exit_code == 1 and "has no portout_policy" in result.output
+    memory = tmp_path / "memory.json"
+    memory.write_text("[1, 2")
+    result = account.run("serve", str(tmp_path), "--memory-file", str(memory), env={"TELNYX_PUBLIC_KEY": key.public_key})
+    assert result.exit_code == 1 and f"{memory}: not JSON" in result.output and "Traceback" not in result.output
     assert account.request_count() == 0
+
+
+def test_sandbox_command_delivers_webhooks_signed_with_the_key_it_prints(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("portouts:\n  - phone_numbers: ['+13125550101']\n    carrier_name: Rival Mobile\n")
+    with loopback_inbox("/webhooks/telnyx") as inbox:
+        sandbox = Process(["sandbox", "--port", "0", "--seed", str(seed), "--webhook-url", inbox.url], dict(os.environ))
+        try:
+            public = receiver_key(sandbox.wait_line("export TELNYX_PUBLIC_KEY="))
+            base = sandbox.wait_line("export TELNYX_BASE_URL=").split("=", 1)[1]
+            headers = {"Authorization": "Bearer sandbox-key"}
+            [order] = httpx.get(f"{base}/portouts", headers=headers, timeout=5).json()["data"]
+            httpx.patch(f"{base}/portouts/{order['id']}/authorized", json={"reason": "ok"}, headers=headers,
+                        timeout=5).raise_for_status()
+            deadline = time.monotonic() + WAIT
+            while not inbox.received and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            sandbox.popen.send_signal(signal.SIGINT)
+            assert sandbox.popen.wait(WAIT) == 0
+    [(headers_in, body)] = inbox.received
+    verify(public, headers_in, body, time.time())  # raises unless signed by the printed key
+    assert json.loads(body)["data"]["payload"]["status"] == "authorized"
+
+
+def receiver_key(line: str) -> Any:
+    return public_key(line.split("=", 1)[1])
 
 
 def test_help_does_not_load_the_receiver_stack() -> None:
@@ -133,3 +166,16 @@ def test_help_does_not_load_the_receiver_stack() -> None:
             "print(sorted(m for m in ('starlette', 'uvicorn', 'cryptography') if m in sys.modules))")
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert shown.strip() == "[]"
+
+
+def test_the_live_benchmark_runs_at_a_small_size() -> None:
+    """benchmarks/portout_live.py end to end, small: every order answered once, dropped ones by the catch-up."""
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "portout_live.py"
+    run = subprocess.run([sys.executable, str(script), "--orders", "6", "--spread-seconds", "1", "--catch-up-seconds",
+                          "2", "--drop-rate", "0.4", "--duplicate-rate", "0.4", "--seed", "5", "--settle-seconds", "2"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["answered"] == 6 and result["double_answers"] == 0
+    assert result["answered_by_webhook"] + result["answered_by_catch_up"] == 6
+    assert result["answered_by_catch_up"] >= result["dropped_deliveries"]

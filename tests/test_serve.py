@@ -262,6 +262,15 @@ def test_a_manual_order_is_announced_once_with_its_deadline(rig: Rig, tmp_path: 
     assert message["support_key"] == "SK-OTHER" and message["deadline"] and OTHER in message["text"]
 
 
+def test_health_says_when_the_catch_up_cannot_reach_the_api(rig: Rig, tmp_path: Path) -> None:
+    with TelnyxClient("not-the-account-key", rig.account.url, max_retries=0) as client:
+        receiver = Receiver(client, LiveConfig((str(rig.config_dir),)), Memory(tmp_path / "other.json"))
+        with serving(build_app(receiver, public_key(rig.sender.public_key)), receiver) as url:
+            rig.wait_for(lambda: receiver.catch_up_status["ok"] is not None)
+            health = httpx.get(f"{url}/healthz", timeout=5).json()
+    assert health["status"] == "ok" and health["catch_up"]["ok"] is False and "401" in health["catch_up"]["error"]
+
+
 def test_signature_module_refuses_a_key_that_is_not_one() -> None:
     with pytest.raises(ValueError, match="32-byte Ed25519 public key"):
         public_key(base64.b64encode(b"short").decode())
