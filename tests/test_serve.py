@@ -271,6 +271,17 @@ def test_health_says_when_the_catch_up_cannot_reach_the_api(rig: Rig, tmp_path: 
     assert health["status"] == "ok" and health["catch_up"]["ok"] is False and "401" in health["catch_up"]["error"]
 
 
+def test_beyond_the_waiting_decisions_ceiling_an_event_is_left_to_the_catch_up(
+        rig: Rig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("reconciler.serve.receiver.MAX_QUEUED", 1)
+    receiver = Receiver(rig.account.sandbox, LiveConfig((str(rig.config_dir),)), Memory(tmp_path / "m.json"))
+    receiver._queued.acquire()  # one decision already waiting
+    event = {"data": {"id": "e-1", "event_type": "portout.status_changed", "payload": {"id": "o-1", "status": "pending"}}}
+    assert receiver.accept(event) == "deferred"
+    assert receiver.accept(event) == "duplicate"  # recorded all the same
+    receiver.stop()
+
+
 def test_signature_module_refuses_a_key_that_is_not_one() -> None:
     with pytest.raises(ValueError, match="32-byte Ed25519 public key"):
         public_key(base64.b64encode(b"short").decode())

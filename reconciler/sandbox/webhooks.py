@@ -22,8 +22,9 @@ import queue
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from cryptography.hazmat.primitives import serialization
@@ -178,7 +179,7 @@ class WebhookSender:
             self.dropped.append(event_id)
 
 
-def attach(sandbox: "Sandbox", sender: WebhookSender) -> WebhookSender:
+def attach(sandbox: Sandbox, sender: WebhookSender) -> WebhookSender:
     """Have the sandbox's port-out orders announce their events through `sender`."""
     sandbox.collections["portouts"].listener = sender.announce  # type: ignore[attr-defined]
     return sender

@@ -26,8 +26,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from reconciler import pipeline, portouts
-from reconciler.kinds.base import Api
 from reconciler.errors import ReconcilerError
+from reconciler.kinds.base import Api
 from reconciler.pipeline import Target
 from reconciler.plan import Attention, Change, Plan
 
@@ -189,5 +189,5 @@ def _seconds_since(moment: Any, now: datetime) -> float | None:
 def _post_json(url: str, document: dict[str, Any]) -> None:
     """One message to a chat webhook (or any URL taking JSON); the answer is not read beyond its status."""
     request = urllib.request.Request(url, json.dumps(document).encode(), {"content-type": "application/json"})
-    with urllib.request.urlopen(request, timeout=NOTIFY_TIMEOUT):  # noqa: S310 - the scheme is checked by the CLI
+    with urllib.request.urlopen(request, timeout=NOTIFY_TIMEOUT):
         pass

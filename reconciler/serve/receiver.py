@@ -34,6 +34,7 @@ FIRST_LOOK_BACK = timedelta(hours=48)  # the longest window before an unanswered
 WATCH_SECONDS = 2.0
 MAX_TEXT = 100  # characters of an id or a time in an event
 WORKERS = 4
+MAX_QUEUED = 1_000  # decisions waiting for a worker; beyond, an event is recorded and left to the next catch-up
 STOP_SECONDS = 30.0
 
 
@@ -55,15 +56,18 @@ def read_event(document: Any) -> Event:
     data = document.get("data") if isinstance(document, dict) else None
     if not isinstance(data, dict):
         raise Unreadable("no `data` object")
-    payload = data.get("payload") if isinstance(data.get("payload"), dict) else {}
-    fields = {"id": data.get("id"), "event_type": data.get("event_type"), "created_at": data.get("created_at"),
-              "portout_id": data.get("portout_id") or payload.get("id"), "status": payload.get("status")}
-    for name, value in fields.items():
+    payload = data["payload"] if isinstance(data.get("payload"), dict) else {}
+    fields: dict[str, str | None] = {}
+    for name, value in (("id", data.get("id")), ("event_type", data.get("event_type")),
+                        ("created_at", data.get("created_at")), ("portout_id", data.get("portout_id") or payload.get("id")),
+                        ("status", payload.get("status"))):
         if value is not None and not (isinstance(value, str) and 0 < len(value) <= MAX_TEXT):
             raise Unreadable(f"`{name}` is not a short string")
-    if not fields["id"] or not fields["event_type"]:
+        fields[name] = value
+    event_id, event_type = fields.pop("id"), fields.pop("event_type")
+    if not event_id or not event_type:
         raise Unreadable("an event needs an `id` and an `event_type`")
-    return Event(**fields)
+    return Event(event_id, event_type, **fields)
 
 
 class Receiver:
@@ -76,6 +80,7 @@ class Receiver:
         self._stop = threading.Event()
         self._hup = threading.Event()
         self._workers = ThreadPoolExecutor(WORKERS, thread_name_prefix="portout-decide")
+        self._queued = threading.BoundedSemaphore(MAX_QUEUED)
         self._threads = [threading.Thread(target=self._catch_up_loop, name="portout-catch-up", daemon=True),
                          threading.Thread(target=self._watch_config, name="config-watch", daemon=True)]
 
@@ -101,22 +106,32 @@ class Receiver:
 
     # -- a delivery --------------------------------------------------------------------------------
     def accept(self, document: Any) -> str:
-        """Record a verified delivery and queue its decision: "accepted", "duplicate" or "ignored"."""
+        """Record a verified delivery and queue its decision: "accepted", "duplicate", "ignored" or "deferred"
+        (too many decisions waiting: the next catch-up decides the order)."""
         event = read_event(document)
         if not self.memory.first_sight(event.id, event.created_at):
             return "duplicate"
         if event.event_type != STATUS_CHANGED or event.status != PENDING or not event.portout_id:
             return "ignored"  # an order answered, ported or rejected needs nothing; statuses never go back
+        if not self._queued.acquire(blocking=False):
+            log.warning("%d decisions waiting: port-out %s is left to the next catch-up", MAX_QUEUED, event.portout_id)
+            return "deferred"
         trigger = Trigger("webhook", event.id, event.created_at)
-        self._workers.submit(self._guarded, self.decider.decide_event, event.portout_id, trigger)
+        self._workers.submit(self._decide_queued, event.portout_id, trigger)
         return "accepted"
+
+    def _decide_queued(self, order_id: str, trigger: Trigger) -> None:
+        try:
+            self._guarded(self.decider.decide_event, order_id, trigger)
+        finally:
+            self._queued.release()
 
     @staticmethod
     def _guarded(work: Any, *args: Any) -> None:
         try:
             work(*args)
-        except Exception:  # noqa: BLE001 - a bug in one decision must not stop the worker
-            log.exception("a port-out decision failed")
+        except Exception:
+            log.exception("a port-out decision failed")  # a bug in one decision must not stop the worker
 
     # -- catch-up ----------------------------------------------------------------------------------
     def catch_up(self) -> None:

@@ -17,7 +17,13 @@ from sandbox_support import KEY, client_for
 from reconciler.cli import cli
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.spec import load_spec
-from reconciler.sandbox.webhooks import WebhookSender, attach, key_text, load_private_key, new_private_key
+from reconciler.sandbox.webhooks import (
+    WebhookSender,
+    attach,
+    key_text,
+    load_private_key,
+    new_private_key,
+)
 
 NUMBER = "+13125550101"
 
