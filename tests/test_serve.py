@@ -282,6 +282,32 @@ def test_beyond_the_waiting_decisions_ceiling_an_event_is_left_to_the_catch_up(
     receiver.stop()
 
 
+def test_a_changed_config_file_is_used_without_a_restart(rig: Rig) -> None:
+    with rig.receiver():
+        loaded = rig.receivers[0].config.loaded_at
+        time.sleep(1.1)  # a new modification time, and a new `loaded_at`, whatever the file system's precision
+        let_go = "    - name: let-other-go\n      match: {phone_numbers: ['%s']}\n      action: authorize\n" \
+                 "      reason: Agreed with the customer.\n" % OTHER
+        write_config(rig.config_dir, "portouts.yaml", POLICY + let_go)
+        rig.wait_for(lambda: rig.receivers[0].config.loaded_at != loaded)
+        order = rig.open_order(OTHER, "SK-OTHER")
+        rig.wait_for(lambda: rig.status(order) == "authorized")
+    [answer] = [line for line in rig.decisions.about(order) if line["outcome"] == "answered"]
+    assert answer["rule"] == "let-other-go"
+
+
+def test_seen_events_and_the_cursor_survive_a_restart_and_stay_bounded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("reconciler.serve.memory.KEPT_EVENTS", 3)
+    memory = Memory(tmp_path / "serve.json")
+    for i in range(5):
+        assert memory.first_sight(f"e-{i}", f"2026-01-01T00:00:0{i}.000Z")
+    assert not memory.first_sight("e-4", None)
+    again = Memory(tmp_path / "serve.json")
+    assert again.cursor == "2026-01-01T00:00:04.000Z" and not again.seen("e-0") and again.seen("e-4")
+    assert not again.first_sight("e-2", None) and [p.name for p in tmp_path.iterdir()] == ["serve.json"]
+
+
 def test_signature_module_refuses_a_key_that_is_not_one() -> None:
     with pytest.raises(ValueError, match="32-byte Ed25519 public key"):
         public_key(base64.b64encode(b"short").decode())
