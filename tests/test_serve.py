@@ -225,6 +225,26 @@ class _AnsweredFirst:
         return self._client.patch(path, body, **extra)
 
 
+def test_two_receivers_behind_a_load_balancer_answer_each_order_once(rig: Rig, tmp_path: Path) -> None:
+    """Every event goes to both receivers (as when a load balancer retries on the other): each order is
+    answered once; a receiver that loses the race leaves the order alone or counts the refusal as done."""
+    second = WebhookSender("http://127.0.0.1:9/unset", rig.sender.key, random_seed=8)
+    both = rig.sender.announce
+    rig.account.sandbox.collections["portouts"].listener = lambda event: (both(event), second.announce(event))  # type: ignore[attr-defined]
+    other = Rig(rig.account, rig.config_dir, tmp_path / "second.json", second, rig.decisions)
+    try:
+        with rig.receiver(), other.receiver():
+            orders = [rig.open_order(n, f"SK-{i}") for i, n in enumerate([VIP, CHURNED] * 3)]
+            rig.wait_for(lambda: all(rig.status(o) != "pending" for o in orders))
+            assert rig.sender.wait_idle() and second.wait_idle()
+    finally:
+        second.close()
+    for order in orders:
+        assert rig.answers(order) in ([200], [200, 422]), rig.decisions.about(order)
+        outcomes = sorted(line["outcome"] for line in rig.decisions.about(order))
+        assert outcomes.count("answered") == 1 and set(outcomes) <= {"answered", "not pending", "answered elsewhere"}
+
+
 def test_a_dropped_delivery_is_answered_by_the_catch_up(rig: Rig) -> None:
     rig.sender.drop_rate = 1.0
     with rig.receiver(catch_up_seconds=1):
