@@ -13,6 +13,7 @@ import json
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -54,14 +55,22 @@ class Memory:
 
     def first_sight(self, event_id: str, created_at: str | None) -> bool:
         """Record an event; False when it was seen before. The cursor moves to the newest creation time."""
+        return bool(self.remember([(event_id, created_at)]))
+
+    def remember(self, events: Iterable[tuple[str, str | None]]) -> int:
+        """Record events (id, creation time) with one write of the file; how many were new."""
         with self._lock:
-            if event_id in self._seen:
-                return False
-            _add(self._seen, event_id, KEPT_EVENTS)
-            if created_at and (self.cursor is None or created_at > self.cursor):
-                self.cursor = created_at
-            self._save()
-            return True
+            new = 0
+            for event_id, created_at in events:
+                if event_id in self._seen:
+                    continue
+                new += 1
+                _add(self._seen, event_id, KEPT_EVENTS)
+                if created_at and (self.cursor is None or created_at > self.cursor):
+                    self.cursor = created_at
+            if new:
+                self._save()
+            return new
 
     def seen(self, event_id: str) -> bool:
         with self._lock:

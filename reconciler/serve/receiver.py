@@ -139,9 +139,9 @@ class Receiver:
         started = datetime.now(timezone.utc).isoformat(timespec="seconds")
         try:
             since = self.memory.cursor or _iso(datetime.now(timezone.utc) - FIRST_LOOK_BACK)
-            for raw in portouts.list_events(self.api, {"event_type": STATUS_CHANGED, "created_at": {"gte": since}}):
-                event = read_event({"data": raw})
-                self.memory.first_sight(event.id, event.created_at)
+            listed = portouts.list_events(self.api, {"event_type": STATUS_CHANGED, "created_at": {"gte": since}})
+            events = [read_event({"data": raw}) for raw in listed]
+            self.memory.remember((event.id, event.created_at) for event in events)
             self.decider.decide_pending(portouts.pending_portouts(self.api), Trigger("catch-up"))
         except (ReconcilerError, Unreadable) as exc:
             self.catch_up_status = {"ok": False, "at": started, "error": str(exc).splitlines()[0]}
