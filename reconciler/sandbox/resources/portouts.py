@@ -276,8 +276,7 @@ class Portouts(Collection):
         with state.batch():
             stored = state.replace(self.name, order["id"], moved)
             _hold_numbers(state, stored, at=when)
-            changed = events.record(state, self.settings, "portout.status_changed", order["id"], _status_payload(stored),
-                                    at=when)
+            changed = events.record(state, self.settings, "portout.status_changed", order["id"], _status_payload(stored), at=when)
             if focused:
                 events.record(state, self.settings, "portout.foc_date_changed", order["id"],
                        {"id": order["id"], "foc_date": moved["foc_date"], "user_id": order["user_id"]}, at=when)
