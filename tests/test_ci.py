@@ -38,7 +38,7 @@ def run_ci(tmp_path: Path, **exits: int) -> tuple[int, list[str]]:
 def test_ci_installs_the_dev_tools_and_checks_before_testing(tmp_path: Path) -> None:
     code, calls = run_ci(tmp_path)
     assert code == 0 and calls == ["pip", "ruff", "mypy", "check-jsonschema", "check-jsonschema", "pytest"]
-    assert ".[test,dev]" in (ROOT / ".ci" / "run").read_text()
+    assert ".[test,dev,serve]" in (ROOT / ".ci" / "run").read_text()
 
 
 @pytest.mark.parametrize(("failing", "ran"), [

@@ -1,6 +1,6 @@
 """The command line: the only package that prints, prompts or exits (see app.py for exit codes)."""
 
-from reconciler.cli import addresses, commands, github, portouts, sandbox  # noqa: F401  (each registers its commands on the group)
+from reconciler.cli import addresses, commands, github, portouts, sandbox, serve  # noqa: F401  (each registers its commands on the group)
 from reconciler.cli.app import cli
 
 

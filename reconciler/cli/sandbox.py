@@ -51,10 +51,16 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"  # the demo's config
 @click.option("--page-size-cap", type=click.IntRange(1), help="Lists without a declared maximum page size serve at most N a page.")
 @click.option("--page-size-refused-above", type=click.IntRange(1),
               help="Lists without a declared maximum page size refuse a larger page[size] (422).")
+@click.option("--webhook-url", help="Deliver signed portout.status_changed events to this URL (needs the `serve` extra).")
+@click.option("--webhook-key-file", type=click.Path(exists=True, dir_okay=False),
+              help="Sign with this Ed25519 private key (base64 of 32 bytes); a new key pair otherwise.")
+@click.option("--webhook-drop-rate", type=click.FloatRange(0, 1), default=0, show_default=True, help="Share of deliveries lost.")
+@click.option("--webhook-duplicate-rate", type=click.FloatRange(0, 1), default=0, show_default=True, help="Share of deliveries sent twice.")
 def sandbox(
     host: str, port: int, state: str | None, seed: str | None, latency_ms: float, rate_limit: float | None, fail_rate: float,
     generate_numbers: int | None, generate_mobile: int, job_seconds: float, job_seconds_per_number: float,
     portout_answer_hours: str, page_size_cap: int | None, page_size_refused_above: int | None,
+    webhook_url: str | None, webhook_key_file: str | None, webhook_drop_rate: float, webhook_duplicate_rate: float,
 ) -> int:
     """Serve a local, stateful Telnyx API v2 on HOST:PORT/v2 (Ctrl-C stops it).
 
@@ -77,10 +83,14 @@ def sandbox(
         click.echo(f"Sandbox serving {url} (accepts {accepted}). Ctrl-C to stop.", err=True)
         click.echo(f"  export TELNYX_BASE_URL={url}", err=True)
 
+    sender = _webhooks(the_sandbox, webhook_url, webhook_key_file, webhook_drop_rate, webhook_duplicate_rate)
     try:
         serve_forever(the_sandbox, host, port, ready)
     except OSError as exc:  # the port is taken, or the address is not this machine's
         raise ReconcilerError(f"cannot serve on {host}:{port}: {exc.strerror}", "Choose another --port (0 picks a free one).") from None
+    finally:
+        if sender is not None:
+            sender.close()
     return EXIT_OK
 
 
@@ -94,6 +104,26 @@ def _seed_errors() -> Iterator[None]:
     except SeedError as exc:
         raise ReconcilerError(f"the seed is invalid: {str(exc)[:500]}",
                               "Fix the seed file; see `reconciler/sandbox/seed.py` for its format.") from None
+
+
+def _webhooks(the_sandbox: Sandbox, url: str | None, key_file: str | None, drop: float, duplicate: float) -> Any:
+    """Start signed webhook delivery when asked, and say which public key verifies it."""
+    if not url:
+        return None
+    if not url.startswith(("http://", "https://")):
+        raise click.UsageError(f"--webhook-url must be an http(s) URL, not {url!r}")
+    try:
+        from reconciler.sandbox import webhooks
+    except ImportError:
+        raise ReconcilerError("webhook delivery needs the `serve` extra", "pip install 'telnyx-reconciler[serve]'") from None
+    try:
+        key = webhooks.load_private_key(Path(key_file).read_text()) if key_file else webhooks.new_private_key()
+    except ValueError as exc:
+        raise ReconcilerError(f"{key_file}: {exc}", "Give the file the base64 of a 32-byte Ed25519 private key.") from None
+    sender = webhooks.attach(the_sandbox, webhooks.WebhookSender(url, key, drop, duplicate))
+    click.echo(f"Webhooks: signed portout.status_changed events go to {url}", err=True)
+    click.echo(f"  export TELNYX_PUBLIC_KEY={sender.public_key}", err=True)
+    return sender
 
 
 def _seed(path: str | None, numbers: int | None, mobile: int) -> dict[str, Any] | None:

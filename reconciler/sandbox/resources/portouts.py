@@ -129,6 +129,7 @@ class Portouts(Collection):
     label = "Port-out"
     id_kind = "uuid"
     schema = "/components/schemas/PortoutDetails"
+    listener: Callable[[Record], None] | None = None  # webhook delivery (sandbox/webhooks.py), when attached
 
     def routes(self) -> dict[tuple[str, str], Handler]:
         return {
@@ -163,6 +164,9 @@ class Portouts(Collection):
                                    for d in fields.get("supporting_documents", [])])
         stored = state.insert(self.name, order)
         _hold_numbers(state, stored)
+        if self.listener:  # an order opened while webhooks are delivered is announced; seeds are not
+            self.listener(events.record(state, self.settings, "portout.status_changed", stored["id"],
+                                        _status_payload(stored)))
         return stored
 
     def _derived(self, order: Record, fields: Mapping[str, Any]) -> Record:
@@ -289,10 +293,12 @@ class Portouts(Collection):
         with state.batch():
             stored = state.replace(self.name, order["id"], moved)
             _hold_numbers(state, stored, at=when)
-            events.record(state, self.settings, "portout.status_changed", order["id"], _status_payload(stored), at=when)
+            changed = events.record(state, self.settings, "portout.status_changed", order["id"], _status_payload(stored), at=when)
             if focused:
                 events.record(state, self.settings, "portout.foc_date_changed", order["id"],
                        {"id": order["id"], "foc_date": moved["foc_date"], "user_id": order["user_id"]}, at=when)
+        if self.listener:
+            self.listener(changed)
         return stored
 
     def post_comment(self, call: Call) -> Reply:
