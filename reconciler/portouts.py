@@ -61,6 +61,11 @@ def list_portouts(api: Api, filters: Filters | None = None) -> list[dict[str, An
     return api.list_all(PATH, query(filters))
 
 
+def pending_portouts(api: Api) -> list[dict[str, Any]]:
+    """The orders waiting for the account's answer, each once (read as a snapshot)."""
+    return snapshot(api, {"status": "pending"})[0]
+
+
 def snapshot(api: Api, filters: Filters) -> tuple[list[dict[str, Any]], str | None]:
     """Every order matching the filters, each once, read as one snapshot: the pages are read again (up to
     SNAPSHOT_READS times) while they disagree with each other or with `meta.total_results`, since an order
