@@ -25,7 +25,7 @@ from reconciler.sandbox import Sandbox
 from reconciler.sandbox.webhooks import WebhookSender, attach, new_private_key
 from reconciler.serve.signature import public_key, verify
 
-WAIT = 20.0
+WAIT = 60.0  # seconds: generous, for a loaded machine; a pass returns as soon as the line is there
 
 
 class Process:

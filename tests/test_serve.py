@@ -37,7 +37,7 @@ from reconciler.serve.signature import public_key
 
 VIP, CHURNED, OTHER = "+13125550101", "+13125550102", "+13125550103"
 POLICY = (EXAMPLES / "config" / "portouts.yaml").read_text()  # VIP numbers kept, churned ones let go
-WAIT = 15.0  # seconds: the longest any test waits for an answer
+WAIT = 45.0  # seconds: the longest any test waits for an answer (a pass returns as soon as it comes)
 
 
 def _seed() -> dict[str, Any]:
@@ -243,10 +243,10 @@ def test_two_receivers_behind_a_load_balancer_answer_each_order_once(rig: Rig, t
     for order in orders:
         assert rig.answers(order) in ([200], [200, 422]), rig.decisions.about(order)
         outcomes = sorted(line["outcome"] for line in rig.decisions.about(order))
-        # one answer reaches the API; a receiver that lost the race by a hair sees the API refuse a change to the
-        # status the order already has, which the engine counts as done, so both may log "answered"
+        # one answer is accepted by the API (checked above); a receiver that lost the race finds the order
+        # already in the status it wanted (or has it refused as such), which the engine counts as done, so
+        # both may log "answered"; neither logs a failure
         assert outcomes.count("answered") in (1, 2) and set(outcomes) <= {"answered", "not pending", "answered elsewhere"}
-        assert outcomes.count("answered") == 1 or rig.answers(order) == [200, 422]
 
 
 def test_a_dropped_delivery_is_answered_by_the_catch_up(rig: Rig) -> None:

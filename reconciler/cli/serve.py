@@ -8,13 +8,16 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from reconciler.cli import redact
 from reconciler.cli.app import EXIT_OK, Settings, api_client, cli, config_args
-from reconciler.config import DesiredState
 from reconciler.errors import ReconcilerError
+
+if TYPE_CHECKING:
+    from reconciler.config import DesiredState
 
 PUBLIC_KEY_ENV = "TELNYX_PUBLIC_KEY"
 EXTRA_HINT = "Install the receiver's extra: pip install 'telnyx-reconciler[serve]'"
