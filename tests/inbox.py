@@ -4,12 +4,13 @@ next of `statuses` (then 200). Stands in for a webhook receiver or a chat webhoo
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from loopback import serving
 
 
 @dataclass
@@ -37,13 +38,6 @@ def loopback_inbox(path: str = "/hook") -> Iterator[Inbox]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    box.url = f"http://127.0.0.1:{server.server_address[1]}{path}"
-    try:
+    with serving(Handler) as url:
+        box.url = f"{url}{path}"
         yield box
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

@@ -77,6 +77,13 @@ def _wait_status(account: Account, order: str, status: str) -> None:
         time.sleep(0.05)
 
 
+def _wait_for_first_catch_up(base: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while httpx.get(f"{base}/healthz", timeout=5).json()["catch_up"].get("ok") is None:
+        assert time.monotonic() < deadline, "the catch-up at start never finished"
+        time.sleep(0.05)
+
+
 def _open(account: Account, number: str, key: str) -> str:
     return str(account.sandbox.add("portouts", {"phone_numbers": [number], "carrier_name": "Rival Mobile",
                                                 "support_key": key})["id"])
@@ -96,6 +103,7 @@ def test_serve_answers_keeps_the_old_config_when_the_new_one_is_broken_and_stops
         ready = receiver.wait_line("Receiving port-out webhooks on ")
         base = ready.split(" on ", 1)[1].split("/webhooks/telnyx", 1)[0]
         sender.url = f"{base}/webhooks/telnyx"
+        _wait_for_first_catch_up(base)  # else an order opened now may be found by it before its webhook arrives
         vip = _open(account, VIP, "SK-VIP")
         _wait_status(account, vip, "rejected-pending")
         health = httpx.get(f"{base}/healthz", timeout=5).json()
