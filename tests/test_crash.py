@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -76,6 +77,19 @@ def start_apply(account: Account, config: Path, *extra: str) -> subprocess.Popen
 def finish(process: subprocess.Popen[str]) -> tuple[int, str]:
     out, err = process.communicate(timeout=WAIT)
     return process.returncode, out + err
+
+
+def read_until(process: subprocess.Popen[str], text: str) -> str:
+    """What the process wrote to stderr up to and including the line holding `text` (bounded by WAIT)."""
+    assert process.stderr is not None
+    seen, deadline = "", time.monotonic() + WAIT
+    while text not in seen:
+        assert time.monotonic() < deadline, f"no {text!r} in {seen!r}"
+        if select.select([process.stderr], [], [], 0.1)[0]:
+            line = process.stderr.readline()
+            assert line, f"stderr closed before {text!r}: {seen!r}"
+            seen += line
+    return seen
 
 
 def recorded_secrets(config: Path) -> set[str]:
@@ -187,9 +201,10 @@ def test_a_second_signal_stops_at_once_and_names_the_request_in_flight(account: 
     process = start_apply(account, config)
     gate.wait()
     process.send_signal(signal.SIGTERM)
-    time.sleep(0.5)
+    heard = read_until(process, "SIGTERM: stopping")  # the first signal is handled before the second is sent
     process.send_signal(signal.SIGINT)
     code, output = finish(process)  # returns while the request is still held
+    output = heard + output
     gate.released.set()
 
     assert code == 1, output
