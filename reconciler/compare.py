@@ -65,7 +65,8 @@ def duplicates(kind: Kind, key: str, chosen: LiveResource, extras: list[LiveReso
 
 def duplicate_change(kind: Kind, resource: LiveResource, key: str, chosen: LiveResource, prune: bool) -> Change:
     """Delete a further live resource with the key of a managed one."""
-    why = f"{kind.name} is listed under reconciler.prune" if prune else "left over from the tool's own replace"
+    why = (f"{kind.name} is listed under reconciler.prune" if prune else
+           "this one is the leftover of an interrupted replace, as the tool's state file records")
     reason = f"another {kind.title} with the same key {key!r} ({chosen.id}) is the managed one; {why}"
     return Change(kind.name, key, Action.DELETE, resource.attrs, None, (), reason, resource.id)
 

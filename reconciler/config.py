@@ -61,7 +61,8 @@ class Settings(BaseModel):
     safety: SafetySettings = Field(default_factory=SafetySettings)
     state_file: str | None = Field(
         default=None,
-        description=f"Where the tool keeps keyed fingerprints of write-only values (integration secrets), "
+        description=f"Where the tool keeps keyed fingerprints of write-only values (integration secrets) and the "
+        f"ids its interrupted replaces left behind, "
         f"relative to this YAML file. Default: {STATE_FILE_NAME} beside the config.",
     )
     variables: list[str] = Field(
@@ -208,8 +209,10 @@ def _declared_variables(documents: list[yamlio.Document]) -> frozenset[str]:
 def _state_path(paths: list[str] | tuple[str, ...], files: list[Path], desired: DesiredState,
                 settings_source: Source | None) -> Path | None:
     """The state file: `reconciler.state_file` relative to the file that sets it, else beside the config
-    (inside a config directory, next to a config file)."""
-    if not any(KINDS[name].fingerprinted for name, entries in desired.entries.items() if entries):
+    (inside a config directory, next to a config file). None when the config has nothing to remember: no
+    write-only value and no kind whose replace can leave the old resource behind."""
+    if not any(KINDS[name].fingerprinted or KINDS[name].leaves_leftovers
+               for name, entries in desired.entries.items() if entries):
         return None
     if desired.settings.state_file and settings_source is not None:
         return Path(settings_source.file).parent / desired.settings.state_file

@@ -44,15 +44,13 @@ class DiffResult:
 class _Context:
     """Answers kinds' questions about other kinds while the diff runs, in dependency order."""
 
-    def __init__(self, desired: DesiredState, live: LiveState, fingerprints: Fingerprints | None,
-                 leftovers: frozenset[str] = frozenset()) -> None:
+    def __init__(self, desired: DesiredState, live: LiveState, fingerprints: Fingerprints | None) -> None:
         self.desired = desired
         self.live = live
         self.fingerprints = fingerprints or Fingerprints(None, os.urandom(32))
         self._keys_by_id = {name: {r.id: r.key for r in items} for name, items in live.resources.items()}
         self._live_keys = {name: {r.key for r in items} for name, items in live.resources.items()}
         self._doomed: dict[str, set[str]] = defaultdict(set)
-        self._leftovers = leftovers
         self._used: set[str] | None = None
 
     def key_of_id(self, kind: str, live_id: str) -> str | None:
@@ -87,7 +85,8 @@ class _Context:
         return live_id in self._used
 
     def leftover(self, kind: str, live_id: str) -> bool:
-        return live_id in self._leftovers
+        """Whether the tool's state records this resource as left over from one of its own replaces."""
+        return live_id in self.fingerprints.leftover_ids(kind)
 
     def add(self, changes: list[Change]) -> None:
         for change in changes:
@@ -97,14 +96,14 @@ class _Context:
 
 def diff(
     desired: DesiredState, live: LiveState, kinds: dict[str, Kind] | None = None, fingerprints: Fingerprints | None = None,
-    leftovers: frozenset[str] = frozenset(),
 ) -> DiffResult:
     """Every change that would make the live account match the config, kind by kind in dependency order.
     `fingerprints` are what the tool recorded of write-only values (state.py); without them such values
-    count as unverified. `leftovers` are ids the tool's state records as what its own replaces left."""
+    count as unverified; they also hold the leftovers of the tool's own interrupted replaces, which the
+    plan deletes (compare.duplicates)."""
     kinds = KINDS if kinds is None else kinds
     prune = set(desired.settings.prune)
-    ctx = _Context(desired, live, fingerprints, leftovers)
+    ctx = _Context(desired, live, fingerprints)
     result = DiffResult()
     for name in kind_order(kinds):
         if name not in live.resources:

@@ -24,11 +24,11 @@ from reconciler.config import DesiredState, Source
 from reconciler.diff import LiveState, diff
 from reconciler.errors import ConfigError, ConfigIssue, PlanError, ReconcilerError, StalePlanError
 from reconciler.kinds import KINDS, LiveResource
-from reconciler.kinds.base import Api, KindDiff
+from reconciler.kinds.base import Api, KindDiff, ReplaceOrder
 from reconciler.kinds.portout_policy import POLICY_KEY, policy_notes
 from reconciler.kinds.portout_rules import PortoutPolicy
 from reconciler.order import order_changes
-from reconciler.plan import Attention, Change, Op, Plan, Step, check_safety
+from reconciler.plan import Action, Attention, Change, Op, Plan, Step, check_safety
 from reconciler.state import Fingerprints, load_fingerprints, state_key
 
 GC_BATCH = 100_000  # allocations between young collections while a large account is loaded or compared
@@ -115,6 +115,8 @@ def make_plan(
 ) -> Plan:
     """Diff and order; raise if the config names what exists nowhere or the kinds find the plan impossible."""
     targets = list(targets)
+    if fingerprints is not None:
+        _forget_gone_leftovers(fingerprints, live)
     result = diff(desired, live, fingerprints=fingerprints)
     _stop_on(result.issues, result.errors)
     changes, attention = result.changes, result.attention
@@ -124,6 +126,15 @@ def make_plan(
         attention = [a for a in attention if any(t.matches(a) for t in targets)]
     counts = {name: n for name, n in live.counts().items() if KINDS[name].thresholds}
     return Plan(order_changes(changes), counts, tuple(result.notes), tuple(attention))
+
+
+def _forget_gone_leftovers(fingerprints: Fingerprints, live: LiveState) -> None:
+    """Recorded leftovers no longer in the account (deleted since, by anyone) are forgotten; the next save
+    writes that down."""
+    for kind, resources in live.resources.items():
+        present = {r.id for r in resources}
+        for live_id in fingerprints.leftover_ids(kind) - present:
+            fingerprints.forget_leftover(kind, live_id)
 
 
 def _check_target_keys(targets: list[Target], desired: DesiredState, live: LiveState) -> None:
@@ -177,7 +188,7 @@ def plan_from_account(
 
 
 def open_state(desired: DesiredState, api_key: str) -> Fingerprints | None:
-    """The fingerprints recorded for this config (state.py), when it has write-only values."""
+    """What the tool recorded for this config (state.py), when it has anything to record (config._state_path)."""
     if desired.state_path is None:
         return None
     return load_fingerprints(desired.state_path, state_key(api_key))
@@ -212,22 +223,32 @@ def apply_plan(
     api: Api, plan: Plan, on_progress: OnProgress | None = None, fingerprints: Fingerprints | None = None,
     stop: StopRequest | None = None,
 ) -> list[Change]:
-    """Apply, recording a fingerprint of each write-only value written (state.py). The state file is saved
-    as each write is confirmed, so a crash or an interrupt loses at most the record of the request in flight."""
+    """Apply, recording a fingerprint of each write-only value written, and the old resource of each replace
+    that creates the new one first as a leftover until its delete is confirmed (state.py). The state file
+    is saved as each write is confirmed, so a crash or an interrupt loses at most the record of the request
+    in flight."""
     if fingerprints is None:
         return apply(api, plan, on_progress=on_progress, stop=stop)
     writes = {(c.kind, c.key): c for c in plan.changes if c.after is not None and KINDS[c.kind].fingerprinted}
+    replaced = {(c.kind, c.key): str(c.live_id) for c in plan.changes
+                if c.action is Action.REPLACE and c.live_id and KINDS[c.kind].replace_order is ReplaceOrder.CREATE_FIRST}
 
     def created(kind: str, key: str, live_id: str) -> None:
         if (kind, key) in writes:
             _remember(fingerprints, writes[(kind, key)], live_id)
-            fingerprints.save()
+        if (kind, key) in replaced:
+            fingerprints.record_leftover(kind, replaced[(kind, key)], key)
+        fingerprints.save()
 
     def done(finished: list[Step]) -> None:
         for step in finished:
             if step.op is Op.UPDATE and _sets_write_only(step.change):
                 _remember(fingerprints, step.change, str(step.change.live_id))
+            elif step.op is Op.DELETE and step.change.live_id:
+                fingerprints.forget_leftover(step.change.kind, str(step.change.live_id))
         fingerprints.save()
+
+    fingerprints.save()  # what the plan found gone (make_plan)
 
     return apply(api, plan, on_progress=on_progress, on_created=created, on_done=done, stop=stop)
 

@@ -38,14 +38,14 @@ WAIT = 60  # seconds: a ceiling on every wait below, never reached when things w
 class Gate:
     """Holds the n-th write request before the sandbox sees it, until released."""
 
-    def __init__(self, sandbox: Sandbox, nth: int) -> None:
-        self.nth, self.writes = nth, 0
+    def __init__(self, sandbox: Sandbox, nth: int, only: str | None = None) -> None:
+        self.nth, self.writes = nth, 0  # with `only`, the n-th write of that method is held
         self.arrived, self.released = threading.Event(), threading.Event()
         self._lock = threading.Lock()
         handle = sandbox.handle
 
         def gated(method: str, path: str, query: Sequence[tuple[str, str]], headers: Mapping[str, str], body: bytes) -> SandboxResponse:
-            if method in WRITE_METHODS:
+            if method in WRITE_METHODS and only in (None, method):
                 with self._lock:
                     self.writes += 1
                     held = self.writes == self.nth
@@ -142,6 +142,63 @@ def test_a_killed_apply_has_saved_each_fingerprint_as_it_was_written(account: Ac
     replan = account.run("plan", str(config), env={"TOKEN": TOKEN})
     assert replan.exit_code == 0, replan.output
     assert "integration_secrets[alpha]" not in replan.output  # known: not replaced once more
+
+
+ADDRESS = """addresses:
+  - name: hq
+    first_name: Ada
+    last_name: Lovelace
+    business_name: Example
+    street_address: {street}
+    locality: Austin
+    administrative_area: TX
+    postal_code: "78701"
+    country_code: US
+"""
+
+
+def live_addresses(account: Account) -> list[str]:
+    return sorted(a["id"] for a in account.sandbox.state.all("addresses") if not a.get("deleted_at"))
+
+
+def test_an_apply_killed_after_the_create_of_a_replace_converges_with_one_more(account: Account, tmp_path: Path) -> None:
+    config = write_config(tmp_path, "telnyx.yaml", ADDRESS.format(street="1 Main St"))
+    assert account.run("apply", str(config), "--auto-approve").exit_code == 0
+    [old] = live_addresses(account)
+    config.write_text(ADDRESS.format(street="2 Main St"))  # a replace: the new address is created first
+    gate = Gate(account.sandbox, nth=1, only="DELETE")  # the create is done; the old one's delete is held
+    process = start_apply(account, config)
+    gate.wait()
+    process.kill()
+    process.communicate(timeout=WAIT)
+    try:
+        assert len(live_addresses(account)) == 2 and old in live_addresses(account)
+        state = json.loads((tmp_path / "telnyx-reconciler.state.json").read_text())
+        assert state["leftovers"] == {"addresses": {old: "hq"}}
+
+        replan = account.run("plan", str(config))  # addresses are not pruned
+        assert replan.exit_code == 0 and "- addresses[hq]" in replan.output, replan.output
+        assert "leftover of an interrupted replace" in replan.output
+        assert account.run("apply", str(config), "--auto-approve").exit_code == 0
+        assert old not in live_addresses(account) and len(live_addresses(account)) == 1
+        assert account.run("plan", str(config), "--detailed-exitcode").exit_code == 0
+        assert "leftovers" not in json.loads((tmp_path / "telnyx-reconciler.state.json").read_text())
+    finally:
+        gate.released.set()  # the killed apply's delete reaches the account only now
+
+
+def test_recorded_leftovers_are_merged_on_save(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    ours, theirs = load_fingerprints(path, b"k"), load_fingerprints(path, b"k")
+    theirs.record_leftover("addresses", "a-1", "hq")
+    theirs.save()
+    ours.record_leftover("addresses", "a-2", "hq")
+    ours.save()
+    assert load_fingerprints(path, b"").leftover_ids("addresses") == {"a-1", "a-2"}
+    theirs.forget_leftover("addresses", "a-1")
+    theirs.save()
+    assert load_fingerprints(path, b"").leftover_ids("addresses") == {"a-2"}
+    assert load_fingerprints(path, b"").leftover_ids("billing_groups") == frozenset()
 
 
 def test_a_second_apply_is_refused_naming_the_holder_and_nothing_is_duplicated(account: Account, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from reconciler.order import steps
 from reconciler.plan import Op
 from reconciler.pipeline import Target, check_plan, make_plan, verify_saved
 from reconciler.plan import Action, Plan, SafetyLimits, check_safety
+from reconciler.state import Fingerprints
 
 ADDRESS = dict(
     first_name="Ada", last_name="Lovelace", business_name="Example", street_address="1 Main St",
@@ -107,6 +108,25 @@ def test_a_duplicate_left_by_an_interrupted_replace_is_deleted_only_where_prunin
     assert (change.action, change.live_id) == (Action.DELETE, "1") and "reconciler.prune" in change.reason
     kept = make_plan(desired_from(tmp_path, "addresses:\n  - name: hq\n" + fields), live(addresses=[old, new]))
     assert kept.changes == () and any("addresses[hq]: 2 resources" in n for n in kept.notes), kept.notes
+
+
+def test_a_recorded_leftover_is_deleted_unpruned_unless_in_use_and_nothing_else_is(tmp_path: Path) -> None:
+    fields = "".join(f"    {k}: {v}\n" for k, v in ADDRESS.items())
+    old = address("hq", "1", "2026-01-01T00:00:00Z", street_address="0 Old Rd")
+    new = address("hq", "2", "2026-02-01T00:00:00Z")
+    desired = desired_from(tmp_path, "billing_groups:\n  - name: Engineering\naddresses:\n  - name: hq\n" + fields)
+    state = Fingerprints(None, b"k")
+    state.record_leftover("addresses", "1", "hq")
+    state.record_leftover("addresses", "g-old", "Engineering")  # an id of another kind is not a leftover here
+    twins = [group("Engineering", "g-old"), LiveResource("Engineering", "g-new", {"name": "Engineering"}, "2026-03-01")]
+    [change] = make_plan(desired, live(addresses=[old, new], billing_groups=twins), fingerprints=state).changes
+    assert (change.kind, change.action, change.live_id) == ("addresses", Action.DELETE, "1")
+    assert "leftover of an interrupted replace" in change.reason
+    number = LiveResource("+15125550100", "n1", {"phone_number": "+15125550100", "emergency_address_id": "1"})
+    used = make_plan(desired, live(addresses=[old, new], billing_groups=twins, phone_numbers=[number]), fingerprints=state)
+    assert used.changes == () and any("addresses[hq]" in n and "in use" in n for n in used.notes), used.notes
+    make_plan(desired, live(addresses=[new], billing_groups=twins), fingerprints=state)
+    assert state.leftover_ids("addresses") == frozenset()  # gone from the account: forgotten
 
 
 def test_same_named_groups_are_a_note_and_one_numbers_use_is_never_deleted(tmp_path: Path) -> None:

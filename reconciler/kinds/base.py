@@ -153,6 +153,12 @@ class Kind:
     # Values most exported entries share, written once under `defaults:` when every entry sets them.
     export_defaults: ClassVar[dict[str, Any]] = {}
 
+    @property
+    def leaves_leftovers(self) -> bool:
+        """Whether a replace of this kind can leave the old resource behind: it can be replaced, and the new
+        one is created first (state.py records the old one until it is deleted)."""
+        return self.replace_order is ReplaceOrder.CREATE_FIRST and self.immutable != frozenset()
+
     # --- mapping -------------------------------------------------------------------------------------
 
     def from_api(self, raw: dict[str, Any]) -> LiveResource | None:
