@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from reconciler.compare import desired_view
 from reconciler.kinds.base import DiffContext, Entry, Kind, KindDiff, LiveResource
 from reconciler.plan import Action, Change, FieldChange
+from reconciler.text import shortened
 
 LEAVING = {
     "port-out-pending": "it is being ported out",
@@ -217,9 +218,7 @@ class OwnedNumbers(Kind):
         notes = []
         for status, numbers in sorted(left_alone.items()):
             why = LEAVING.get(status, NOT_READY)
-            shown = ", ".join(numbers[:SHOWN_PER_NOTE])
-            if len(numbers) > SHOWN_PER_NOTE:
-                shown += f" and {len(numbers) - SHOWN_PER_NOTE} more"
+            shown = shortened(numbers, SHOWN_PER_NOTE)
             notes.append(f"{len(numbers)} {self.title}(s) differ from the config but are {status}, so they are left "
                          f"alone ({why}): {shown}")
         return notes

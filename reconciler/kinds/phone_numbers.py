@@ -35,6 +35,7 @@ from reconciler.kinds.owned_numbers import (
     without_defaults,
 )
 from reconciler.plan import Action, Change, Op, Step
+from reconciler.text import shortened
 
 JOB_FIELDS = ("tags", "customer_reference", "connection_id", "billing_group", "hd_voice_enabled", "deletion_lock_enabled",
               "external_pin", "voice")
@@ -300,7 +301,7 @@ def _address_moves(live: list[LiveResource], changes: list[Change], ctx: DiffCon
                      f"services: apply creates the new address first, moves {len(moved)} of them to it, and deletes "
                      "the old one last, so no number is left without an emergency address.")
         if stuck:
-            shown = ", ".join(stuck[:20]) + (f" and {len(stuck) - 20} more" if len(stuck) > 20 else "")
+            shown = shortened(stuck, 20)
             notes.append(f"{len(stuck)} of them are not moved by the config and keep the old address, so deleting "
                          f"it will fail until they move: {shown}")
     return notes
