@@ -19,7 +19,7 @@ from reconciler import render
 from reconciler.cli.app import (
     EXIT_CHANGES,
     EXIT_OK,
-    Settings,
+    CliSettings,
     api_client,
     cli,
     config_args,
@@ -91,7 +91,7 @@ def validate(config: tuple[str, ...]) -> int:
               help="Port-out authorizations one run may send (default: the policy's max_authorizations, 10).")
 @click.pass_obj
 def plan(
-    settings: Settings, config: tuple[str, ...], out: str | None, fmt: str, detailed_exitcode: bool,
+    settings: CliSettings, config: tuple[str, ...], out: str | None, fmt: str, detailed_exitcode: bool,
     targets: tuple[str, ...], force: bool, max_authorizations: int | None,
 ) -> int:
     """Show what apply would change in the account."""
@@ -131,7 +131,7 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
               help="Port-out authorizations one run may send (default: the policy's max_authorizations, 10).")
 @click.pass_obj
 def apply(
-    settings: Settings, config: tuple[str, ...], auto_approve: bool, allow_release: bool, expect_checksum: str | None,
+    settings: CliSettings, config: tuple[str, ...], auto_approve: bool, allow_release: bool, expect_checksum: str | None,
     targets: tuple[str, ...], force: bool, lock_timeout: float, max_authorizations: int | None,
 ) -> int:
     """Make the account match the config, or apply a saved PLANFILE exactly, or only the plan whose checksum
@@ -184,7 +184,7 @@ def _confirm() -> None:
 @format_option
 @target_option
 @click.pass_obj
-def drift(settings: Settings, config: tuple[str, ...], fmt: str, targets: tuple[str, ...]) -> int:
+def drift(settings: CliSettings, config: tuple[str, ...], fmt: str, targets: tuple[str, ...]) -> int:
     """Report changes made in the account outside git, and what waits for a person (pending port-outs no
     rule decides). Exit 0 in sync, 2 drift found."""
     from reconciler import pipeline
@@ -202,7 +202,7 @@ def drift(settings: Settings, config: tuple[str, ...], fmt: str, targets: tuple[
 @click.option("--kind", "kinds", multiple=True, type=KindChoice(), help="Kinds to export (default: all).")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of standard output.")
 @click.pass_obj
-def export(settings: Settings, kinds: tuple[str, ...], out: str | None) -> int:
+def export(settings: CliSettings, kinds: tuple[str, ...], out: str | None) -> int:
     """Write the live account as config YAML (how a team adopts an existing account)."""
     from reconciler import pipeline
     from reconciler.export import export as export_live

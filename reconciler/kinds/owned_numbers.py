@@ -42,34 +42,34 @@ VOICE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class _Settings(BaseModel):
+class SettingsGroup(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class CallForwarding(_Settings):
+class CallForwarding(SettingsGroup):
     call_forwarding_enabled: bool | None = None
     forwards_to: str | None = None
     forwarding_type: Literal["always", "on-failure"] | None = None
 
 
-class CallRecording(_Settings):
+class CallRecording(SettingsGroup):
     inbound_call_recording_enabled: bool | None = None
     inbound_call_recording_channels: Literal["single", "dual"] | None = None
     inbound_call_recording_format: Literal["wav", "mp3"] | None = None
 
 
-class CnamListing(_Settings):
+class CnamListing(SettingsGroup):
     cnam_listing_enabled: bool | None = None
     cnam_listing_details: str | None = None
 
 
-class MediaFeatures(_Settings):
+class MediaFeatures(SettingsGroup):
     accept_any_rtp_packets_enabled: bool | None = None
     rtp_auto_adjust_enabled: bool | None = None
     t38_fax_gateway_enabled: bool | None = None
 
 
-class Voice(_Settings):
+class Voice(SettingsGroup):
     """Voice settings as the API names them (phone numbers read them from /phone_numbers/voice, only when used)."""
 
     call_forwarding: CallForwarding | None = None

@@ -28,8 +28,8 @@ from reconciler.kinds.owned_numbers import (
     VOICE_DEFAULTS,
     NumberEntry,
     OwnedNumbers,
+    SettingsGroup,
     Voice,
-    _Settings,
     project_settings,
     shared,
     without_defaults,
@@ -51,7 +51,7 @@ PRODUCT_FIELD = "messaging.messaging_product"
 
 
 
-class Emergency(_Settings):
+class Emergency(SettingsGroup):
     enabled: bool = Field(description="Whether emergency calling is enabled on the number.")
     address: str | None = Field(default=None, description="Name of the emergency address (an `addresses` entry).")
 
@@ -62,7 +62,7 @@ class Emergency(_Settings):
         return self
 
 
-class Messaging(_Settings):
+class Messaging(SettingsGroup):
     messaging_profile_id: str | None = None
     messaging_product: str | None = None
 
