@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from reconciler import errors
+from reconciler import errors, retry
 from reconciler.errors import ApiError, ApiProblem, UnreadableAnswerError
 
 log = logging.getLogger("reconciler.client")
@@ -52,7 +52,6 @@ MAX_ERROR_BODY_BYTES = 2**20
 MAX_DETAIL_CHARS = 500
 DEFAULT_DEADLINE = 120.0
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 501, 502, 503, 504})
-MAX_BACKOFF = 8.0
 MAX_RETRY_AFTER = 60.0
 STATUS_ERRORS: dict[int, type[ApiError]] = {
     400: errors.UnprocessableError,
@@ -133,7 +132,7 @@ class TelnyxClient:
         timeout: float = 30.0,
         deadline: float = DEFAULT_DEADLINE,
         max_retries: int = 4,
-        backoff: float = 0.5,
+        backoff: float = retry.FIRST_DELAY,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         monotonic: Callable[[], float] = time.monotonic,
@@ -389,8 +388,7 @@ class TelnyxClient:
         if retry_after is not None:
             delay = min(retry_after, MAX_RETRY_AFTER)
         else:
-            ceiling = min(self.backoff * (2**attempt), MAX_BACKOFF)
-            delay = ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+            delay = retry.jittered(attempt, self.backoff, self.rng)
         log.debug("retrying in %.2f s", delay)
         self.sleep(delay)
 

@@ -51,7 +51,7 @@ class SafetySettings(BaseModel):
         return SafetyLimits(self.update_threshold, self.delete_threshold, self.min_existing)
 
 
-class Settings(BaseModel):
+class ReconcilerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     prune: list[str] = Field(
@@ -116,7 +116,7 @@ class DesiredState:
 
     entries: dict[str, list[Entry]] = field(default_factory=dict)
     sources: dict[tuple[str, str], Source] = field(default_factory=dict)
-    settings: Settings = field(default_factory=Settings)
+    settings: ReconcilerSettings = field(default_factory=ReconcilerSettings)
     files: list[str] = field(default_factory=list)
     state_path: Path | None = None  # see state.py; None: nothing in this config needs it
 
@@ -135,7 +135,7 @@ class DesiredState:
 def config_model() -> type[BaseModel]:
     """The whole config file as one pydantic model; used for the JSON Schema editors read."""
     fields: dict[str, Any] = {
-        SETTINGS_KEY: (Settings | None, Field(default=None, description="Settings of the reconciler itself.")),
+        SETTINGS_KEY: (ReconcilerSettings | None, Field(default=None, description="Settings of the reconciler itself.")),
     }
     for name, kind in KINDS.items():
         if kind.singleton:
@@ -265,9 +265,9 @@ class _Builder:
             return
         self.settings_source = Source(doc.path, (SETTINGS_KEY,), doc)
         try:
-            self.state.settings = Settings.model_validate(value or {})
+            self.state.settings = ReconcilerSettings.model_validate(value or {})
         except ValidationError as exc:
-            self.validation_issues(doc, (SETTINGS_KEY,), exc, Settings)
+            self.validation_issues(doc, (SETTINGS_KEY,), exc, ReconcilerSettings)
 
     def add_kind(self, doc: yamlio.Document, name: str, value: Any) -> None:
         """A kind is a list of entries, or `{defaults: {...}, entries: [...]}` where each entry wins over defaults."""

@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from reconciler.errors import UnsafePlanError
+from reconciler.text import shortened
 
 PLAN_FORMAT_VERSION = 1
 SENSITIVE = "(sensitive)"  # shown in place of a secret value, everywhere a change is shown or saved
@@ -227,7 +228,7 @@ def check_safety(plan: Plan, limits: SafetyLimits, force: bool = False, allow_ir
     _check_irreversible_updates(plan, max_irreversible_updates)
     irreversible = [c.address for c in plan.changes if c.irreversible and c.action.destroys]
     if irreversible and not allow_irreversible:
-        shown = ", ".join(irreversible[:10]) + (f" and {len(irreversible) - 10} more" if len(irreversible) > 10 else "")
+        shown = shortened(irreversible, 10)
         raise UnsafePlanError(
             f"the plan releases {len(irreversible)} phone number(s), which cannot be undone: {shown}",
             "If that is intended, apply again with --allow-release; otherwise remove `release: true` from them.",

@@ -7,7 +7,7 @@ wrapping (`{"status": "pending", "inserted_at": {"gte": "2024-05-01T00:00:00Z"}}
 sent comma-separated, the way the spec's array filters are read.
 
 A report is created `pending` and completes on its own; `wait_for_report` polls it with a bounded
-backoff (0.5 s doubling to 8 s, at most `timeout` seconds in all), with `sleep` and `clock`
+backoff (`retry.delays`, at most `timeout` seconds in all), with `sleep` and `clock`
 injectable so tests need not wait.
 """
 
@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from reconciler import retry
 from reconciler.errors import ReconcilerError
 from reconciler.plan import SENSITIVE
 
@@ -31,7 +32,7 @@ ANSWERS = ("authorized", "rejected-pending")  # the statuses an account may set
 EVENT_TYPES = ("portout.status_changed", "portout.new_comment", "portout.foc_date_changed")
 REPORT_TYPE = "export_portouts_csv"
 PAGE_SIZE, MAX_PAGES, SNAPSHOT_READS = 250, 400, 3
-FIRST_DELAY, MAX_DELAY, REPORT_TIMEOUT = 0.5, 8.0, 120.0
+REPORT_TIMEOUT = 120.0
 Filters = Mapping[str, Any]
 
 
@@ -195,8 +196,8 @@ def wait_for_report(api: Api, report_id: str, *, timeout: float = REPORT_TIMEOUT
                     sleep: Callable[[float], None] = time.sleep,
                     clock: Callable[[], float] = time.monotonic) -> dict[str, Any]:
     """Poll until the report is `completed`; ReconcilerError if it is not within `timeout` seconds."""
-    deadline, delay = clock() + timeout, FIRST_DELAY
-    while True:
+    deadline = clock() + timeout
+    for delay in retry.delays():
         report = get_report(api, report_id)
         if report.get("status") == "completed":
             return report
@@ -205,7 +206,7 @@ def wait_for_report(api: Api, report_id: str, *, timeout: float = REPORT_TIMEOUT
             raise ReconcilerError(f"port-out report {report_id} is still {report.get('status')} after {timeout:g} s",
                                   "Read it later with GET /portouts/reports/{id}.")
         sleep(min(delay, left))
-        delay = min(delay * 2, MAX_DELAY)
+    raise AssertionError("unreachable: the delays have no end")
 
 
 def export_portouts(api: Api, filters: Filters | None = None, **wait: Any) -> dict[str, Any]:

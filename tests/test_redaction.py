@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli.commands import _write_planfile
 from reconciler.plan import Action, Change, FieldChange, Plan
+from reconciler.planfile import write_planfile
 from reconciler.render import FORMATS, render
 
 OLD_TOKEN, NEW_TOKEN = "tok-old-8c1f2e-secret", "tok-new-3a9d7b-secret"
@@ -41,7 +41,7 @@ def rendered(fmt: str, drift: bool) -> Callable[[Path], str]:
 
 def planfile(tmp_path: Path) -> str:
     path = tmp_path / "reviewed.plan"
-    _write_planfile(path, PLAN, ("telnyx",), (), False)
+    write_planfile(path, PLAN, ("telnyx",), (), False)
     return path.read_text()
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from reconciler.cli import redact
-from reconciler.cli.app import EXIT_OK, Settings, api_client, cli
+from reconciler.cli.app import EXIT_OK, CliSettings, api_client, cli
 from reconciler.errors import ReconcilerError
 
 
@@ -18,7 +18,7 @@ def addresses() -> None:
 @addresses.command("accept-suggestions")
 @click.argument("name")
 @click.pass_obj
-def accept_suggestions_command(settings: Settings, name: str) -> int:
+def accept_suggestions_command(settings: CliSettings, name: str) -> int:
     """Accept the API's suggested values for the address NAME (its customer_reference)."""
     from reconciler.kinds import KINDS
     from reconciler.kinds.address_checks import VALIDATED, accept_suggestions

@@ -37,7 +37,7 @@ DEFAULT_BASE_URL = "https://api.telnyx.com/v2"  # the client's default too (a te
 
 
 @dataclass
-class Settings:
+class CliSettings:
     debug: bool = False
     base_url: str = DEFAULT_BASE_URL
     concurrency: int = 8
@@ -123,7 +123,7 @@ def cli(ctx: click.Context, debug: bool, base_url: str, concurrency: int) -> Non
     _log_to_stderr(logging.DEBUG if debug else logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    ctx.obj = Settings(debug, base_url, concurrency)
+    ctx.obj = CliSettings(debug, base_url, concurrency)
 
 
 class _CliLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -140,7 +140,7 @@ def _log_to_stderr(level: int) -> None:
 
 
 @contextmanager
-def api_client(settings: Settings) -> Iterator[TelnyxClient]:
+def api_client(settings: CliSettings) -> Iterator[TelnyxClient]:
     from reconciler.client import TelnyxClient
 
     key = os.environ.get("TELNYX_API_KEY", "")

@@ -5,13 +5,11 @@ Each command imports the engine when it runs (`--help` and `validate` stay fast;
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import sys
 from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,7 +17,7 @@ from reconciler import render
 from reconciler.cli.app import (
     EXIT_CHANGES,
     EXIT_OK,
-    Settings,
+    CliSettings,
     api_client,
     cli,
     config_args,
@@ -30,14 +28,12 @@ from reconciler.cli.app import (
     state_for,
     target_option,
 )
-from reconciler.errors import PlanError, ReconcilerError
+from reconciler.errors import ReconcilerError
 from reconciler.plan import Plan
+from reconciler.planfile import not_a_plan, read_planfile, saved_config, write_planfile
 
 if TYPE_CHECKING:
     from reconciler import pipeline
-
-PLANFILE_FORMAT = "telnyx-reconciler/planfile"
-PLANFILE_VERSION = 1
 
 
 def exportable() -> list[str]:
@@ -91,7 +87,7 @@ def validate(config: tuple[str, ...]) -> int:
               help="Port-out authorizations one run may send (default: the policy's max_authorizations, 10).")
 @click.pass_obj
 def plan(
-    settings: Settings, config: tuple[str, ...], out: str | None, fmt: str, detailed_exitcode: bool,
+    settings: CliSettings, config: tuple[str, ...], out: str | None, fmt: str, detailed_exitcode: bool,
     targets: tuple[str, ...], force: bool, max_authorizations: int | None,
 ) -> int:
     """Show what apply would change in the account."""
@@ -106,7 +102,7 @@ def plan(
     pipeline.check_plan(the_plan, desired, force, allow_release=True,  # apply asks for --allow-release
                         max_authorizations=max_authorizations)
     if out:
-        _write_planfile(Path(out), the_plan, config, targets, force)
+        write_planfile(Path(out), the_plan, config, targets, force)
         click.echo(f"Saved the plan to {out} (checksum {the_plan.checksum[:12]}).", err=True)
     return EXIT_CHANGES if detailed_exitcode and not the_plan.empty else EXIT_OK
 
@@ -131,7 +127,7 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
               help="Port-out authorizations one run may send (default: the policy's max_authorizations, 10).")
 @click.pass_obj
 def apply(
-    settings: Settings, config: tuple[str, ...], auto_approve: bool, allow_release: bool, expect_checksum: str | None,
+    settings: CliSettings, config: tuple[str, ...], auto_approve: bool, allow_release: bool, expect_checksum: str | None,
     targets: tuple[str, ...], force: bool, lock_timeout: float, max_authorizations: int | None,
 ) -> int:
     """Make the account match the config, or apply a saved PLANFILE exactly, or only the plan whose checksum
@@ -139,9 +135,9 @@ def apply(
     from reconciler import pipeline
     from reconciler.apply import stop_on_signals
 
-    saved = _read_planfile(Path(config[0])) if len(config) == 1 and Path(config[0]).is_file() else None
+    saved = read_planfile(Path(config[0])) if len(config) == 1 and Path(config[0]).is_file() else None
     if saved is not None:
-        config, targets, force = _saved_config(Path(config[0]), saved), tuple(saved["targets"]), bool(saved["force"])
+        config, targets, force = saved_config(Path(config[0]), saved), tuple(saved["targets"]), bool(saved["force"])
     parsed = _targets(targets)
     desired = load_config(config, parsed)
     click.get_current_context().with_resource(pipeline.apply_lock(desired, config, lock_timeout))
@@ -184,7 +180,7 @@ def _confirm() -> None:
 @format_option
 @target_option
 @click.pass_obj
-def drift(settings: Settings, config: tuple[str, ...], fmt: str, targets: tuple[str, ...]) -> int:
+def drift(settings: CliSettings, config: tuple[str, ...], fmt: str, targets: tuple[str, ...]) -> int:
     """Report changes made in the account outside git, and what waits for a person (pending port-outs no
     rule decides). Exit 0 in sync, 2 drift found."""
     from reconciler import pipeline
@@ -202,7 +198,7 @@ def drift(settings: Settings, config: tuple[str, ...], fmt: str, targets: tuple[
 @click.option("--kind", "kinds", multiple=True, type=KindChoice(), help="Kinds to export (default: all).")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of standard output.")
 @click.pass_obj
-def export(settings: Settings, kinds: tuple[str, ...], out: str | None) -> int:
+def export(settings: CliSettings, kinds: tuple[str, ...], out: str | None) -> int:
     """Write the live account as config YAML (how a team adopts an existing account)."""
     from reconciler import pipeline
     from reconciler.export import export as export_live
@@ -233,80 +229,13 @@ def schema(out: str) -> int:
     return EXIT_OK
 
 
-def _write_planfile(path: Path, the_plan: Plan, config_paths: tuple[str, ...], targets: tuple[str, ...], force: bool) -> None:
-    document = {
-        "format": PLANFILE_FORMAT,
-        "format_version": PLANFILE_VERSION,
-        # relative to the plan file, so `apply PLANFILE` works from any directory (CI jobs, another checkout)
-        "config": [os.path.relpath(Path(c).resolve(), path.resolve().parent) for c in config_paths],
-        "config_relative_to": "planfile",
-        "targets": list(targets),
-        "force": force,
-        "plan": the_plan.to_dict(),
-    }
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise ReconcilerError(f"cannot write the plan to {path}: {exc.strerror}", "Choose another --out path.") from None
-
-
-def _saved_config(path: Path, saved: dict[str, Any]) -> tuple[str, ...]:
-    """The config paths a plan file names; older plan files hold them relative to where `plan` ran."""
-    if saved.get("config_relative_to") != "planfile":
-        return tuple(saved["config"])
-    return tuple(os.path.normpath(path.parent / c) for c in saved["config"])
-
-
 @cli.command()
 @click.argument("planfile", type=click.Path(exists=True, dir_okay=False))
 @format_option
 def show(planfile: str, fmt: str) -> int:
     """Render a saved plan (written by `plan --out`) offline."""
-    saved = _read_planfile(Path(planfile))
+    saved = read_planfile(Path(planfile))
     if saved is None:
-        raise _not_a_plan(Path(planfile), "it is a YAML config")
+        raise not_a_plan(Path(planfile), "it is a YAML config")
     render.render(Plan.from_dict(saved["plan"]), fmt, sys.stdout)
     return EXIT_OK
-
-
-def _read_planfile(path: Path) -> dict[str, Any] | None:
-    """The saved plan in `path`, or None when the file is a config rather than a plan."""
-    if path.suffix in (".yaml", ".yml"):
-        return None
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
-        raise _not_a_plan(path, "it is not JSON") from None
-    if not isinstance(document, dict) or document.get("format") != PLANFILE_FORMAT:
-        raise _not_a_plan(path, f"it has no `\"format\": \"{PLANFILE_FORMAT}\"`")
-    if document.get("format_version") != PLANFILE_VERSION:
-        raise PlanError(f"{path}: plan file format {str(document.get('format_version'))[:40]} is not supported",
-                        "Write the plan again with this version's `plan --out`.")
-    _check_planfile(path, document)
-    return document
-
-
-def _not_a_plan(path: Path, why: str) -> PlanError:
-    return PlanError(f"{path} is not a plan file ({why})",
-                     "Give `apply` a plan written by `plan --out`, or config files (.yaml, .yml) or a directory of them.")
-
-
-def _check_planfile(path: Path, document: dict[str, Any]) -> None:
-    """Every part apply reads is there and of its type; a damaged file is one message, not a crash."""
-    strings = all(isinstance(v, list) and all(isinstance(s, str) for s in v) for v in (document.get("config"), document.get("targets")))
-    problem = "" if strings and isinstance(document.get("force"), bool) else (
-        "`config`, `targets` or `force` is missing or of the wrong type")
-    if not problem:
-        try:
-            if not isinstance(document["plan"]["changes"], list):
-                raise TypeError("`plan.changes` is not a list")
-            Plan.from_dict(document["plan"])
-        except KeyError as exc:
-            problem = f"the key {str(exc)[:60]} is missing"
-        except (TypeError, ValueError, AttributeError) as exc:
-            problem = str(exc)[:200]
-    if problem:
-        raise PlanError(f"{path} is a damaged plan file: {problem}", "Write the plan again with `plan --out`; nothing was applied.")
-
-

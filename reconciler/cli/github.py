@@ -17,7 +17,7 @@ from reconciler.cli.app import (
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_OK,
-    Settings,
+    CliSettings,
     cli,
     config_args,
     force_option,
@@ -67,7 +67,7 @@ def github() -> None:
 @target_option
 @force_option
 @click.pass_obj
-def run(settings: Settings, command: str, config: tuple[str, ...], comment: bool, expect_checksum: str | None,
+def run(settings: CliSettings, command: str, config: tuple[str, ...], comment: bool, expect_checksum: str | None,
         plan_json: str | None, allow_release: bool, targets: tuple[str, ...], force: bool) -> int:
     """Run COMMAND as the GitHub Action does: exit code and outputs for the workflow, the Markdown plan or
     drift report in the job summary, and with --comment the sticky plan comment."""
@@ -88,7 +88,7 @@ def run(settings: Settings, command: str, config: tuple[str, ...], comment: bool
     return outcome.exitcode
 
 
-def _run(settings: Settings, ctx: ActionsContext, command: str, config: tuple[str, ...], outcome: Outcome,
+def _run(settings: CliSettings, ctx: ActionsContext, command: str, config: tuple[str, ...], outcome: Outcome,
          expect: str | None, allow_release: bool, targets: tuple[str, ...], force: bool, label: str) -> None:
     from reconciler import pipeline
     from reconciler.cli.app import api_client, load_config, state_for

@@ -14,7 +14,7 @@ import click
 
 from reconciler import portouts as po
 from reconciler.cli import redact
-from reconciler.cli.app import EXIT_OK, Settings, api_client, cli
+from reconciler.cli.app import EXIT_OK, CliSettings, api_client, cli
 from reconciler.errors import NotFoundError, ReconcilerError
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ COLUMNS = ("id", "status", "support_key", "carrier_name", "spid", "phone_numbers
 
 
 @contextmanager
-def _account(settings: Settings) -> Iterator[TelnyxClient]:
+def _account(settings: CliSettings) -> Iterator[TelnyxClient]:
     """The API client; an id that names nothing gets a hint about these commands, not about `plan`."""
     try:
         with api_client(settings) as client:
@@ -79,7 +79,7 @@ def portouts() -> None:
 @click.option("--inserted-before", help="Created at or before (ISO 8601 date-time).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
 @click.pass_obj
-def list_command(settings: Settings, statuses: tuple[str, ...], countries: tuple[str, ...], inserted_after: str | None,
+def list_command(settings: CliSettings, statuses: tuple[str, ...], countries: tuple[str, ...], inserted_after: str | None,
                  inserted_before: str | None, fmt: str, **plain: str | None) -> int:
     """List port-out orders, newest first."""
     filters: dict[str, Any] = {**{k: v for k, v in plain.items() if v},
@@ -97,7 +97,7 @@ def list_command(settings: Settings, statuses: tuple[str, ...], countries: tuple
 @portouts.command()
 @click.argument("portout_id", type=click.UUID)
 @click.pass_obj
-def show(settings: Settings, portout_id: UUID) -> int:
+def show(settings: CliSettings, portout_id: UUID) -> int:
     """One order with its comments and supporting documents."""
     with _account(settings) as client:
         return _print(po.show_portout(client, str(portout_id)))
@@ -109,7 +109,7 @@ def show(settings: Settings, portout_id: UUID) -> int:
 @click.option("--created-after", help="ISO 8601 date-time.")
 @click.option("--created-before", help="ISO 8601 date-time.")
 @click.pass_obj
-def events(settings: Settings, portout_id: UUID | None, event_type: str | None, created_after: str | None,
+def events(settings: CliSettings, portout_id: UUID | None, event_type: str | None, created_after: str | None,
            created_before: str | None) -> int:
     """List port-out events, newest first."""
     filters = {"portout_id": portout_id and str(portout_id), "event_type": event_type,
@@ -121,7 +121,7 @@ def events(settings: Settings, portout_id: UUID | None, event_type: str | None, 
 @portouts.command()
 @click.argument("event_id", type=click.UUID)
 @click.pass_obj
-def republish(settings: Settings, event_id: UUID) -> int:
+def republish(settings: CliSettings, event_id: UUID) -> int:
     """Send an event's notifications again (no new event is made)."""
     with _account(settings) as client:
         po.republish_event(client, str(event_id))
@@ -132,7 +132,7 @@ def republish(settings: Settings, event_id: UUID) -> int:
 @click.argument("portout_id", type=click.UUID)
 @click.option("--code", "codes", multiple=True, type=int, help="Only these codes (repeatable).")
 @click.pass_obj
-def rejections(settings: Settings, portout_id: UUID, codes: tuple[int, ...]) -> int:
+def rejections(settings: CliSettings, portout_id: UUID, codes: tuple[int, ...]) -> int:
     """The rejection codes an order accepts, each with `reason_required`."""
     with _account(settings) as client:
         return _print(po.rejection_codes(client, str(portout_id), codes))
@@ -148,7 +148,7 @@ def rejections(settings: Settings, portout_id: UUID, codes: tuple[int, ...]) -> 
 @click.option("--timeout", type=click.FloatRange(0), default=po.REPORT_TIMEOUT, show_default=True,
               help="Seconds to wait for the report.")
 @click.pass_obj
-def report(settings: Settings, statuses: tuple[str, ...], numbers: tuple[str, ...], references: tuple[str, ...],
+def report(settings: CliSettings, statuses: tuple[str, ...], numbers: tuple[str, ...], references: tuple[str, ...],
            end_user_name: str | None, created_after: str | None, created_before: str | None, timeout: float) -> int:
     """Export the matching orders as a CSV report, wait for it, and print it (with its document_id)."""
     wanted = {"status__in": list(statuses), "phone_numbers__overlaps": list(numbers),

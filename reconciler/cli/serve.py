@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from reconciler.cli import redact
-from reconciler.cli.app import EXIT_OK, Settings, api_client, cli, config_args
+from reconciler.cli.app import EXIT_OK, CliSettings, api_client, cli, config_args
 from reconciler.errors import ReconcilerError
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ EXTRA_HINT = "Install the receiver's extra: pip install 'telnyx-reconciler[serve
 @click.option("--max-body", type=click.IntRange(1024, 1024 * 1024), default=64 * 1024, show_default=True,
               help="Largest webhook body accepted, in bytes.")
 @click.pass_obj
-def serve(settings: Settings, config: tuple[str, ...], host: str, port: int, catch_up_seconds: float,
+def serve(settings: CliSettings, config: tuple[str, ...], host: str, port: int, catch_up_seconds: float,
           notify_url: str | None, memory_file: str | None, max_body: int) -> int:
     """Answer port-outs as they arrive: receive Telnyx's signed port-out webhooks on POST /webhooks/telnyx,
     decide each pending order with the config's portout_policy, and catch up from the events API.

@@ -17,7 +17,7 @@ from reconciler.kinds.owned_numbers import (
     CnamListing,
     NumberEntry,
     OwnedNumbers,
-    _Settings,
+    SettingsGroup,
     without_defaults,
 )
 
@@ -27,7 +27,7 @@ SETTINGS = (
 )
 
 
-class Interception(_Settings):
+class Interception(SettingsGroup):
     interception_app_id: str | None = None
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from reconciler import retry
 from reconciler.errors import ApiError, ReconcilerError, UnprocessableError
 from reconciler.kinds.base import Api
 
@@ -29,10 +30,8 @@ log = logging.getLogger("reconciler.jobs")
 MAX_NUMBERS_PER_JOB = 1000
 JOBS_PATH = "/phone_numbers/jobs"
 MESSAGING_BULK_PATH = "/messaging_numbers_bulk_updates"
-FIRST_WAIT = 0.5  # after a job's estimate has passed, the first wait of the back-off
 MIN_FIRST_WAIT = 0.1
 GATHER = 0.5  # seconds: jobs due this soon are polled along with the one that is due
-MAX_WAIT = 8.0
 GIVE_UP_AFTER = 3600.0
 LIST_POLL_FROM = 3  # jobs due for a look from which one list call is cheaper than one GET per job
 # Unfinished jobs the API allows at once, per type (more are refused): the rest wait their turn.
@@ -68,11 +67,11 @@ class _Running:
     type: str
     numbers: list[str]
     next_look: float
-    wait: float = FIRST_WAIT
+    wait: float = retry.FIRST_DELAY  # after the job's estimate has passed, the first wait of the back-off
 
     def look_again(self, at: float) -> None:
         self.next_look = at + self.wait
-        self.wait = min(self.wait * 2, MAX_WAIT)
+        self.wait = retry.doubled(self.wait)
 
 
 def group_requests(endpoint: str, wanted: dict[str, dict[str, Any]]) -> list[JobRequest]:
@@ -176,9 +175,9 @@ class _Submissions:
         if mine:
             self._retry_at[endpoint] = math.inf
             return
-        wait = self._backoff.get(endpoint, FIRST_WAIT)
+        wait = self._backoff.get(endpoint, retry.FIRST_DELAY)
         self._retry_at[endpoint] = at + wait
-        self._backoff[endpoint] = min(wait * 2, MAX_WAIT)
+        self._backoff[endpoint] = retry.doubled(wait)
 
     def _stop(self, error: ApiError, outcome: JobOutcome) -> None:
         outcome.failed.update({n: error.message for n in self.waiting.popleft()[1]["phone_numbers"]})
@@ -220,13 +219,14 @@ def run_messaging_updates(
 
 def _wait_for_orders(api: Api, orders: dict[str, dict[str, Any]], sleep: Callable[[float], None]) -> dict[str, str]:
     """Poll every unfinished order, backing off, until all are done (the API gives no completion estimate)."""
-    wait, waited = FIRST_WAIT, 0.0
-    while any(o.get("pending") for o in orders.values()) and waited < GIVE_UP_AFTER:
+    waited = 0.0
+    for wait in retry.delays():
+        if waited >= GIVE_UP_AFTER or not any(o.get("pending") for o in orders.values()):
+            break
         sleep(wait)
         waited += wait
         for order_id in [i for i, o in orders.items() if o.get("pending")]:
             orders[order_id] = api.get(f"{MESSAGING_BULK_PATH}/{order_id}", what="polling a messaging bulk update")["data"]
-        wait = min(wait * 2, MAX_WAIT)
     failed: dict[str, str] = {}
     for order in orders.values():
         failed.update({n: "the messaging profile could not be set" for n in order.get("failed") or []})

@@ -11,6 +11,7 @@ from typing import Any
 
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.base import Api, KindDiff
+from reconciler.text import shortened
 
 VERIFY_PATH = "/phone_numbers/actions/verify_ownership"
 BATCH = 1000  # the request schema's maxItems
@@ -32,11 +33,11 @@ def confirm_unlisted(api: Api, unlisted: list[str]) -> KindDiff:
     if not_owned:
         result.errors.append(f"{len(not_owned)} phone number(s) in the config are not in the account: the API "
                              "confirms the account does not own them (the tool manages numbers the account owns; "
-                             f"it does not buy them): {_shown(not_owned)}")
+                             f"it does not buy them): {shortened(not_owned, SHOWN)}")
     if owned:
         result.errors.append(f"{len(owned)} phone number(s) in the config were not in the account's list, yet the "
                              "API does not say the account lacks them (a purchase or port-in still settling, or a "
-                             f"number not editable now); plan again later: {_shown(owned)}")
+                             f"number not editable now); plan again later: {shortened(owned, SHOWN)}")
     return result
 
 
@@ -48,8 +49,3 @@ def _not_found(answer: dict[str, Any], batch: list[str]) -> list[str]:
         raise ReconcilerError("the API's answer to verify_ownership cannot be read (no `found` and `not_found` "
                               "lists)", "Nothing was changed. Run `plan` again; if it persists, report it.")
     return missing
-
-
-def _shown(numbers: list[str]) -> str:
-    more = f" and {len(numbers) - SHOWN} more" if len(numbers) > SHOWN else ""
-    return ", ".join(numbers[:SHOWN]) + more

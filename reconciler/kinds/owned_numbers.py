@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from reconciler.compare import desired_view
 from reconciler.kinds.base import DiffContext, Entry, Kind, KindDiff, LiveResource
 from reconciler.plan import Action, Change, FieldChange
+from reconciler.text import shortened
 
 LEAVING = {
     "port-out-pending": "it is being ported out",
@@ -41,34 +42,34 @@ VOICE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class _Settings(BaseModel):
+class SettingsGroup(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class CallForwarding(_Settings):
+class CallForwarding(SettingsGroup):
     call_forwarding_enabled: bool | None = None
     forwards_to: str | None = None
     forwarding_type: Literal["always", "on-failure"] | None = None
 
 
-class CallRecording(_Settings):
+class CallRecording(SettingsGroup):
     inbound_call_recording_enabled: bool | None = None
     inbound_call_recording_channels: Literal["single", "dual"] | None = None
     inbound_call_recording_format: Literal["wav", "mp3"] | None = None
 
 
-class CnamListing(_Settings):
+class CnamListing(SettingsGroup):
     cnam_listing_enabled: bool | None = None
     cnam_listing_details: str | None = None
 
 
-class MediaFeatures(_Settings):
+class MediaFeatures(SettingsGroup):
     accept_any_rtp_packets_enabled: bool | None = None
     rtp_auto_adjust_enabled: bool | None = None
     t38_fax_gateway_enabled: bool | None = None
 
 
-class Voice(_Settings):
+class Voice(SettingsGroup):
     """Voice settings as the API names them (phone numbers read them from /phone_numbers/voice, only when used)."""
 
     call_forwarding: CallForwarding | None = None
@@ -217,9 +218,7 @@ class OwnedNumbers(Kind):
         notes = []
         for status, numbers in sorted(left_alone.items()):
             why = LEAVING.get(status, NOT_READY)
-            shown = ", ".join(numbers[:SHOWN_PER_NOTE])
-            if len(numbers) > SHOWN_PER_NOTE:
-                shown += f" and {len(numbers) - SHOWN_PER_NOTE} more"
+            shown = shortened(numbers, SHOWN_PER_NOTE)
             notes.append(f"{len(numbers)} {self.title}(s) differ from the config but are {status}, so they are left "
                          f"alone ({why}): {shown}")
         return notes

@@ -28,13 +28,14 @@ from reconciler.kinds.owned_numbers import (
     VOICE_DEFAULTS,
     NumberEntry,
     OwnedNumbers,
+    SettingsGroup,
     Voice,
-    _Settings,
     project_settings,
     shared,
     without_defaults,
 )
 from reconciler.plan import Action, Change, Op, Step
+from reconciler.text import shortened
 
 JOB_FIELDS = ("tags", "customer_reference", "connection_id", "billing_group", "hd_voice_enabled", "deletion_lock_enabled",
               "external_pin", "voice")
@@ -50,7 +51,7 @@ PRODUCT_FIELD = "messaging.messaging_product"
 
 
 
-class Emergency(_Settings):
+class Emergency(SettingsGroup):
     enabled: bool = Field(description="Whether emergency calling is enabled on the number.")
     address: str | None = Field(default=None, description="Name of the emergency address (an `addresses` entry).")
 
@@ -61,7 +62,7 @@ class Emergency(_Settings):
         return self
 
 
-class Messaging(_Settings):
+class Messaging(SettingsGroup):
     messaging_profile_id: str | None = None
     messaging_product: str | None = None
 
@@ -300,7 +301,7 @@ def _address_moves(live: list[LiveResource], changes: list[Change], ctx: DiffCon
                      f"services: apply creates the new address first, moves {len(moved)} of them to it, and deletes "
                      "the old one last, so no number is left without an emergency address.")
         if stuck:
-            shown = ", ".join(stuck[:20]) + (f" and {len(stuck) - 20} more" if len(stuck) > 20 else "")
+            shown = shortened(stuck, 20)
             notes.append(f"{len(stuck)} of them are not moved by the config and keep the old address, so deleting "
                          f"it will fail until they move: {shown}")
     return notes

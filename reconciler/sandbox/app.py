@@ -27,7 +27,7 @@ import httpx
 
 from .errors import ApiError, ErrorItem, envelope, unexpected
 from .limits import FaultInjector, PageSizePolicy, RateLimiter
-from .resources import Call, Collection, Handler, Settings, build_collections
+from .resources import Call, Collection, Handler, SandboxSettings, build_collections
 from .seed import apply_seed
 from .server import serving
 from .spec import SERVER_PREFIX, Operation, Spec, load_spec
@@ -90,7 +90,7 @@ class Sandbox:
         self._api_key = api_key
         self.spec: Spec = load_spec()
         self.collections: dict[str, Collection] = build_collections(
-            Settings(job_seconds, job_seconds_per_number, portout_answer_hours))
+            SandboxSettings(job_seconds, job_seconds_per_number, portout_answer_hours))
         self._routes: dict[tuple[str, str], Handler] = {}
         for collection in self.collections.values():
             self._routes.update(collection.routes())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .access_ips import AccessIps
 from .addresses import Addresses
-from .base import Call, Collection, Due, Handler, Reply, Settings
+from .base import Call, Collection, Due, Handler, Reply, SandboxSettings
 from .billing_groups import BillingGroups
 from .integration_secrets import IntegrationSecrets
 from .messaging_bulk_updates import MessagingBulkUpdates
@@ -28,8 +28,8 @@ COLLECTIONS: tuple[type[Collection], ...] = (
 )
 
 
-def build_collections(settings: Settings | None = None) -> dict[str, Collection]:
+def build_collections(settings: SandboxSettings | None = None) -> dict[str, Collection]:
     return {cls.name: cls(settings) for cls in COLLECTIONS}
 
 
-__all__ = ["COLLECTIONS", "Call", "Collection", "Due", "Handler", "Reply", "Settings", "build_collections"]
+__all__ = ["COLLECTIONS", "Call", "Collection", "Due", "Handler", "Reply", "SandboxSettings", "build_collections"]

@@ -15,12 +15,12 @@ from datetime import timedelta
 from typing import Any, Callable
 
 from ..store import Record, State, timestamp
-from .base import Due, Settings
+from .base import Due, SandboxSettings
 
 PENDING, IN_PROGRESS = "pending", "in_progress"
 
 
-def schedule(state: State, settings: Settings, count: int) -> dict[str, str]:
+def schedule(state: State, settings: SandboxSettings, count: int) -> dict[str, str]:
     """created_at, starts_at and etc for a job over `count` numbers created now."""
     created = state.now_datetime()
     starts = created + timedelta(seconds=settings.job_seconds / 2)

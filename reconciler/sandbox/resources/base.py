@@ -7,7 +7,7 @@ body have already been validated against the spec (with query defaults filled in
 the state lock, and return `(status, body)` or raise `ApiError`.
 
 Collections with background work (jobs) answer `due()` with what has become due on the sandbox
-clock; the dispatcher runs it, in time order, before each handler. `Settings` carries the
+clock; the dispatcher runs it, in time order, before each handler. `SandboxSettings` carries the
 sandbox options collections read (job timing).
 """
 
@@ -42,7 +42,7 @@ Due = tuple[str, str, Callable[[], None]]
 
 
 @dataclass(frozen=True)
-class Settings:
+class SandboxSettings:
     """Sandbox options the collections read. A background job waits `pending` for half of
     `job_seconds`, then runs until `job_seconds + job_seconds_per_number x numbers` after creation."""
 
@@ -61,8 +61,8 @@ class Collection:
     unique_fields: ClassVar[tuple[str, ...]] = ()  # indexed by the state: `state.lookup(name, field, value)`
     seedable: ClassVar[bool] = True
 
-    def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or Settings()
+    def __init__(self, settings: SandboxSettings | None = None) -> None:
+        self.settings = settings or SandboxSettings()
 
     def routes(self) -> dict[tuple[str, str], Handler]:
         raise NotImplementedError

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from ..errors import bad_value
 from ..store import Record, State, parse_timestamp, timestamp
-from .base import Call, Collection, Handler, Reply, Settings
+from .base import Call, Collection, Handler, Reply, SandboxSettings
 from .listing import newest_first
 
 EVENTS = "portout_events"
@@ -34,7 +34,7 @@ def declared_only(wanted: Mapping[str, Any], names: Iterable[str]) -> None:
             raise bad_value(f"The 'filter[{key}]' parameter is not supported.", parameter=f"filter[{key}]")
 
 
-def record(state: State, settings: Settings, event_type: str, portout_id: str, payload: Mapping[str, Any],
+def record(state: State, settings: SandboxSettings, event_type: str, portout_id: str, payload: Mapping[str, Any],
            at: str | None = None) -> Record:
     """Store a new event about a port-out order, made now or `at` a moment that has passed; its
     payload completes `job_seconds` later."""
