@@ -31,6 +31,7 @@ TESTS = (
     "tests/test_engine.py",
     "tests/test_redaction.py",
     "tests/test_portout_policy.py",
+    "tests/test_portout_rules.py",
     "tests/test_cli_e2e.py",
 )
 TIMEOUT = 600  # seconds for one test run
@@ -72,10 +73,12 @@ MUTATIONS = (
     Mutation("replace-deletes-before-dependants-move", "reconciler/order.py",
              "            first.append(Step(change, Op.CREATE))\n            last.append(Step(change, Op.DELETE))",
              "            first.append(Step(change, Op.CREATE))\n            first.append(Step(change, Op.DELETE))"),
-    Mutation("reject-loses-to-authorize", "reconciler/kinds/portout_policy.py",
-             "    if rejecting:\n", "    if rejecting and not authorizing:\n"),
-    Mutation("reject-loses-to-manual", "reconciler/kinds/portout_policy.py",
-             "    if rejecting:\n", "    if rejecting and not manual:\n"),
+    Mutation("reject-loses-to-authorize", "reconciler/kinds/portout_rules.py",
+             "    if rejecting:\n",
+             "    if rejecting and not any(o.rule is not None and o.rule.action == 'authorize' for o in per_number.values()):\n"),
+    Mutation("reject-loses-to-manual", "reconciler/kinds/portout_rules.py",
+             "    if rejecting:\n",
+             "    if rejecting and not any(o.rule is None or o.rule.action == 'manual' for o in per_number.values()):\n"),
 )
 
 
