@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from types import FrameType
 
+from reconciler.api import Api
 from reconciler.errors import ApplyError, PartialFailure, ReconcilerError
 from reconciler.kinds import KINDS, Kind
-from reconciler.kinds.base import Api
 from reconciler.order import steps
 from reconciler.plan import Change, Plan, Step
 

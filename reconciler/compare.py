@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from reconciler.plan import Action, Change, FieldChange
 
 if TYPE_CHECKING:
-    from reconciler.kinds.base import DiffContext, Entry, Kind, KindDiff, LiveResource
+    from reconciler.kinds.base import DiffContext, Entry, Kind, KindDiff
+    from reconciler.states import LiveResource
 
 
 def desired_view(kind: Kind, entry: Entry) -> dict[str, Any]:

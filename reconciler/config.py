@@ -16,7 +16,6 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from reconciler.errors import ConfigError, ConfigIssue
 from reconciler.kinds import KINDS, Entry
 from reconciler.plan import SafetyLimits
 from reconciler.references import ENV_NAME, confined_file, forbidden_variable, roots
+from reconciler.states import DesiredState, Source
 
 SETTINGS_KEY = "reconciler"
 DEFAULTS_KEY = "defaults"
@@ -91,45 +91,6 @@ class ReconcilerSettings(BaseModel):
         if fixed:
             raise ValueError(f"{', '.join(fixed)} cannot be pruned: remove a number from the account with `release: true` on its entry")
         return value
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where an entry was written. The line is looked up only when a message needs it."""
-
-    file: str
-    loc: tuple[int | str, ...] = ()
-    doc: yamlio.Document | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def line(self) -> int | None:
-        return self.doc.locate(self.loc)[0] if self.doc is not None else None
-
-    def __str__(self) -> str:
-        line = self.line
-        return f"{self.file}:{line}" if line else self.file
-
-
-@dataclass
-class DesiredState:
-    """What the config asks for: entries per kind (in file order), where each came from, and settings."""
-
-    entries: dict[str, list[Entry]] = field(default_factory=dict)
-    sources: dict[tuple[str, str], Source] = field(default_factory=dict)
-    settings: ReconcilerSettings = field(default_factory=ReconcilerSettings)
-    files: list[str] = field(default_factory=list)
-    state_path: Path | None = None  # see state.py; None: nothing in this config needs it
-
-    def count(self) -> int:
-        return sum(len(v) for v in self.entries.values())
-
-    def secret_values(self) -> set[str]:
-        """Every sensitive value the config holds, so that output can be checked for them."""
-        found: set[str] = set()
-        for name, entries in self.entries.items():
-            for entry in entries:
-                found |= {str(v) for f in KINDS[name].sensitive if (v := getattr(entry, f, None))}
-        return found
 
 
 def config_model() -> type[BaseModel]:
@@ -232,7 +193,7 @@ class _Builder:
         self.roots = roots or {}
         self.only = only
         self.issues: list[ConfigIssue] = []
-        self.state = DesiredState(entries={name: [] for name in KINDS})
+        self.state = DesiredState(settings=ReconcilerSettings(), entries={name: [] for name in KINDS})
         self.settings_source: Source | None = None
 
     def issue(self, doc: yamlio.Document, loc: tuple[int | str, ...], message: str, hint: str = "") -> None:
@@ -337,6 +298,7 @@ class _Builder:
             return
         self.state.sources[(name, key)] = here
         self.state.entries[name].append(entry)
+        self.state.secrets.update(str(v) for f in KINDS[name].sensitive if (v := getattr(entry, f, None)))
 
     def validation_issues(
         self,

@@ -13,23 +13,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.compare import desired_view, duplicates, field_changes, project, prune_change
-from reconciler.config import DesiredState, Source
 from reconciler.errors import ConfigIssue
-from reconciler.kinds import KINDS, Entry, Kind, LiveResource
+from reconciler.kinds import KINDS, Entry, Kind
 from reconciler.kinds.base import KindDiff
 from reconciler.order import kind_order
 from reconciler.plan import Action, Attention, Change
 from reconciler.state import Fingerprints
-
-
-@dataclass
-class LiveState:
-    """The account as fetched: owned resources per kind."""
-
-    resources: dict[str, list[LiveResource]] = field(default_factory=dict)
-
-    def counts(self) -> dict[str, int]:
-        return {name: len(items) for name, items in self.resources.items()}
+from reconciler.states import DesiredState, LiveResource, LiveState, Source
 
 
 @dataclass

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.diff import LiveState
 from reconciler.kinds import KINDS
+from reconciler.states import LiveState
 
 
 @dataclass(frozen=True)

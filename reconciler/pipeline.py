@@ -19,17 +19,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reconciler import config, lock
+from reconciler.api import Api
 from reconciler.apply import OnProgress, StopRequest, apply
-from reconciler.config import DesiredState, Source
-from reconciler.diff import LiveState, diff
+from reconciler.diff import diff
 from reconciler.errors import ConfigError, ConfigIssue, PlanError, ReconcilerError, StalePlanError
-from reconciler.kinds import KINDS, LiveResource
-from reconciler.kinds.base import Api, KindDiff, ReplaceOrder
+from reconciler.kinds import KINDS
+from reconciler.kinds.base import KindDiff, ReplaceOrder
 from reconciler.kinds.portout_policy import POLICY_KEY, policy_notes
 from reconciler.kinds.portout_rules import PortoutPolicy
 from reconciler.order import order_changes
 from reconciler.plan import Action, Attention, Change, Op, Plan, Step, check_safety
 from reconciler.state import Fingerprints, load_fingerprints, state_key
+from reconciler.states import DesiredState, LiveResource, LiveState, Source
 
 GC_BATCH = 100_000  # allocations between young collections while a large account is loaded or compared
 

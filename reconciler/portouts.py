@@ -22,7 +22,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.plan import SENSITIVE
 
 if TYPE_CHECKING:  # importing the kinds would load pydantic for `--help`
-    from reconciler.kinds.base import Api
+    from reconciler.api import Api
 
 PATH = "/portouts"
 # Fields that hold a PIN: the one a gaining carrier gave (in status-change events) may be the account's own.

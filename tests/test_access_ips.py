@@ -6,15 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support import API_KEY, served, write_config
 
 from reconciler.config import load_desired
-from reconciler.diff import LiveState
 from reconciler.errors import PlanError
-from reconciler.kinds import KINDS, LiveResource
+from reconciler.kinds import KINDS
 from reconciler.pipeline import make_plan
 from reconciler.plan import Action
 from reconciler.sandbox import Sandbox
+from reconciler.states import LiveResource, LiveState
+from support import API_KEY, served, write_config
 
 OLD = LiveResource("203.0.113.7", "a1", {"ip_address": "203.0.113.7", "description": "old words"})
 OTHER = LiveResource("198.51.100.2", "a2", {"ip_address": "198.51.100.2", "description": "CI"})

@@ -6,15 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.config import DesiredState, load_desired
-from reconciler.diff import LiveState
+from reconciler.config import load_desired
 from reconciler.errors import StalePlanError, UnsafePlanError
-from reconciler.kinds import LiveResource
 from reconciler.order import steps
-from reconciler.plan import Op
 from reconciler.pipeline import Target, check_plan, make_plan, verify_saved
-from reconciler.plan import Action, Plan, SafetyLimits, check_safety
+from reconciler.plan import Action, Op, Plan, SafetyLimits, check_safety
 from reconciler.state import Fingerprints
+from reconciler.states import DesiredState, LiveResource, LiveState
 
 ADDRESS = dict(
     first_name="Ada", last_name="Lovelace", business_name="Example", street_address="1 Main St",

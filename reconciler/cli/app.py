@@ -28,9 +28,9 @@ from reconciler.errors import ApplyError, ReconcilerError
 if TYPE_CHECKING:  # a command imports the engine, the client and the sandbox when it runs, not before
     from reconciler.apply import Progress
     from reconciler.client import TelnyxClient
-    from reconciler.config import DesiredState
     from reconciler.pipeline import Target
     from reconciler.state import Fingerprints
+    from reconciler.states import DesiredState
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERNAL = 0, 1, 2, 3
 DEFAULT_BASE_URL = "https://api.telnyx.com/v2"  # the client's default too (a test keeps the two equal)

@@ -28,8 +28,8 @@ from reconciler.cli.app import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from reconciler.api import Api
     from reconciler.github.context import ActionsContext
-    from reconciler.kinds.base import Api
     from reconciler.plan import Plan
     from reconciler.state import Fingerprints
 

@@ -23,10 +23,10 @@ from reconciler.errors import ReconcilerError
 
 if TYPE_CHECKING:
     from reconciler.client import TelnyxClient
-    from reconciler.config import DesiredState
     from reconciler.plan import Plan
     from reconciler.sandbox import Sandbox
     from reconciler.state import Fingerprints
+    from reconciler.states import DesiredState
 
 SANDBOX_DEFAULT_KEY = "sandbox-key"
 DEMO_BASE_URL = "http://sandbox.local/v2"

@@ -17,7 +17,7 @@ from reconciler.cli.app import EXIT_OK, CliSettings, api_client, cli, config_arg
 from reconciler.errors import ReconcilerError
 
 if TYPE_CHECKING:
-    from reconciler.config import DesiredState
+    from reconciler.states import DesiredState
 
 PUBLIC_KEY_ENV = "TELNYX_PUBLIC_KEY"
 EXTRA_HINT = "Install the receiver's extra: pip install 'telnyx-reconciler[serve]'"

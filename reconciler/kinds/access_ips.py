@@ -16,8 +16,9 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from reconciler.kinds.base import DiffContext, Entry, Kind, KindDiff, LiveResource, ReplaceOrder
+from reconciler.kinds.base import DiffContext, Entry, Kind, KindDiff, ReplaceOrder
 from reconciler.plan import Action, Change
+from reconciler.states import LiveResource
 
 CUT_OFF = ("deleting an allow-listed address cuts off API access for whoever sends requests from it, "
            "this tool included if it runs there")

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.api import Api
 from reconciler.errors import ConfigIssue, ReconcilerError
-from reconciler.kinds.base import Api, KindDiff
+from reconciler.kinds.base import KindDiff
 
 VALIDATE_PATH = "/addresses/actions/validate"
 ACCEPT_PATH = "/addresses/{id}/actions/accept_suggestions"

@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
+from reconciler.api import Api
 from reconciler.compare import desired_view, project
 from reconciler.kinds.address_checks import Candidate, check
-from reconciler.kinds.base import Api, Entry, Kind, KindDiff, LiveResource, ReplaceOrder
+from reconciler.kinds.base import Entry, Kind, KindDiff, ReplaceOrder
+from reconciler.states import LiveResource
 
 if TYPE_CHECKING:
-    from reconciler.config import DesiredState
+    from reconciler.states import DesiredState
 
 ADDRESS_FIELDS = (
     "first_name",

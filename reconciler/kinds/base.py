@@ -12,7 +12,7 @@ uses) and `apply_steps` (how a batch of steps is carried out).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -23,9 +23,11 @@ from reconciler.compare import project
 from reconciler.errors import ApiProblem, ConfigIssue, PartialFailure, ReconcilerError, UnreadableAnswerError
 from reconciler.kinds import required
 from reconciler.plan import Action, Attention, Change, Op, Step
+from reconciler.states import LiveResource
 
 if TYPE_CHECKING:
-    from reconciler.config import DesiredState, Source
+    from reconciler.api import Api
+    from reconciler.states import DesiredState, Source
 
 META_FIELDS = frozenset({"prevent_destroy"})
 
@@ -42,16 +44,6 @@ class Entry(BaseModel):
     def managed(self) -> dict[str, Any]:
         """The values this entry sets, in API field names (what the diff compares)."""
         return self.model_dump(mode="json", exclude_unset=True, exclude=set(META_FIELDS))
-
-
-@dataclass(frozen=True)
-class LiveResource:
-    """A resource as it exists in the account: its API id and its values in the config's shape."""
-
-    key: str
-    id: str
-    attrs: dict[str, Any]
-    created_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,19 +70,6 @@ class KindDiff:
 class ReplaceOrder(str, Enum):
     CREATE_FIRST = "create_first"  # the new one must exist before the old one goes (things point at it)
     DELETE_FIRST = "delete_first"  # the key is unique in the account: the old one must go first
-
-
-class Api(Protocol):
-    """What a kind needs from the client (see client.TelnyxClient)."""
-
-    def list_all(
-        self, path: str, params: dict[str, Any] | None = None, transform: Callable[[dict[str, Any]], Any] | None = None
-    ) -> list[Any]: ...
-    def get(self, path: str, params: dict[str, Any] | None = None, *, what: str = "") -> dict[str, Any]: ...
-    def post(self, path: str, body: dict[str, Any], *, what: str = "") -> dict[str, Any]: ...
-    def create(self, path: str, body: dict[str, Any], *, what: str, recover: Any) -> dict[str, Any]: ...
-    def patch(self, path: str, body: dict[str, Any], *, what: str = "") -> dict[str, Any]: ...
-    def delete(self, path: str, *, what: str = "") -> dict[str, Any]: ...
 
 
 class Names(Protocol):

@@ -6,7 +6,8 @@ from typing import Any
 
 from pydantic import Field
 
-from reconciler.kinds.base import Entry, Kind, LiveResource
+from reconciler.kinds.base import Entry, Kind
+from reconciler.states import LiveResource
 
 
 class BillingGroup(Entry):

@@ -20,8 +20,9 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from reconciler.compare import duplicates, prune_change
-from reconciler.kinds.base import DiffContext, Entry, Kind, KindDiff, LiveResource, Names, ReplaceOrder
+from reconciler.kinds.base import DiffContext, Entry, Kind, KindDiff, Names, ReplaceOrder
 from reconciler.plan import Action, Change, FieldChange
+from reconciler.states import LiveResource
 
 VALUE_FIELDS = ("token", "username", "password")
 UNVERIFIED = ("value unverified: the tool has no fingerprint for this secret (first run, or it was created "

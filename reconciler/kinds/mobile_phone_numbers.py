@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from reconciler.kinds.base import LiveResource, Names
+from reconciler.kinds.base import Names
 from reconciler.kinds.owned_numbers import (
     CALL_DEFAULTS,
     CallForwarding,
@@ -20,6 +20,7 @@ from reconciler.kinds.owned_numbers import (
     SettingsGroup,
     without_defaults,
 )
+from reconciler.states import LiveResource
 
 SETTINGS = (
     "tags", "customer_reference", "connection_id", "inbound_call_screening", "caller_id_name_enabled",

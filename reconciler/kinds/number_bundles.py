@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from reconciler.api import Api
 from reconciler.errors import ReconcilerError
-from reconciler.kinds.base import Api
 from reconciler.plan import Step
 
 BUNDLE_PATH = "/phone_numbers/{id}/actions/bundle_status_change"

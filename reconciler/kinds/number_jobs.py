@@ -23,8 +23,8 @@ from datetime import datetime
 from typing import Any
 
 from reconciler import retry
+from reconciler.api import Api
 from reconciler.errors import ApiError, ReconcilerError, UnprocessableError
-from reconciler.kinds.base import Api
 
 log = logging.getLogger("reconciler.jobs")
 MAX_NUMBERS_PER_JOB = 1000

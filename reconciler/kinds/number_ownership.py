@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.api import Api
 from reconciler.errors import ReconcilerError
-from reconciler.kinds.base import Api, KindDiff
+from reconciler.kinds.base import KindDiff
 from reconciler.text import shortened
 
 VERIFY_PATH = "/phone_numbers/actions/verify_ownership"

@@ -11,8 +11,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reconciler.compare import desired_view
-from reconciler.kinds.base import DiffContext, Entry, Kind, KindDiff, LiveResource
+from reconciler.kinds.base import DiffContext, Entry, Kind, KindDiff
 from reconciler.plan import Action, Change, FieldChange
+from reconciler.states import LiveResource
 from reconciler.text import shortened
 
 LEAVING = {

@@ -21,9 +21,10 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator, model_validator
 
+from reconciler.api import Api
 from reconciler.errors import PartialFailure, ReconcilerError, UnprocessableError
 from reconciler.kinds import number_bundles, number_jobs, number_ownership
-from reconciler.kinds.base import Api, ApplyContext, DiffContext, Entry, KindDiff, LiveResource, Names, Reference
+from reconciler.kinds.base import ApplyContext, DiffContext, Entry, KindDiff, Names, Reference
 from reconciler.kinds.owned_numbers import (
     VOICE_DEFAULTS,
     NumberEntry,
@@ -35,6 +36,7 @@ from reconciler.kinds.owned_numbers import (
     without_defaults,
 )
 from reconciler.plan import Action, Change, Op, Step
+from reconciler.states import LiveResource
 from reconciler.text import shortened
 
 JOB_FIELDS = ("tags", "customer_reference", "connection_id", "billing_group", "hd_voice_enabled", "deletion_lock_enabled",

@@ -25,11 +25,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from reconciler import portouts
+from reconciler.api import Api
 from reconciler.errors import PartialFailure, ReconcilerError, UnprocessableError
 from reconciler.kinds import portout_rules as rules
-from reconciler.kinds.base import Api, ApplyContext, DiffContext, Entry, Kind, KindDiff, LiveResource
+from reconciler.kinds.base import ApplyContext, DiffContext, Entry, Kind, KindDiff
 from reconciler.kinds.portout_rules import PortoutPolicy
 from reconciler.plan import Action, Attention, Change, FieldChange, Step
+from reconciler.states import LiveResource
 
 POLICY_KEY = "policy"
 STATUS_FOR = {"authorize": "authorized", "reject": "rejected-pending"}

@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from reconciler import pipeline
-from reconciler.config import DesiredState
 from reconciler.errors import ReconcilerError
+from reconciler.states import DesiredState
 
 log = logging.getLogger(__name__)
 POLICY = "portout_policy"

@@ -26,8 +26,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from reconciler import pipeline, portouts
+from reconciler.api import Api
 from reconciler.errors import ReconcilerError
-from reconciler.kinds.base import Api
 from reconciler.pipeline import Target
 from reconciler.plan import Attention, Change, Plan
 

@@ -21,8 +21,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from reconciler import portouts
+from reconciler.api import Api
 from reconciler.errors import ReconcilerError
-from reconciler.kinds.base import Api
 
 from .config import LiveConfig
 from .decide import PENDING, Decider, Trigger

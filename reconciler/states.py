@@ -1,0 +1,73 @@
+"""The two states the engine compares, as plain data: what the config asks for (DesiredState, built by
+config.py) and what the account holds (LiveState of LiveResources, read by the kinds' `fetch`).
+
+Neither the differ nor the kinds own these: config, pipeline, diff, export and the kinds all import them
+from here, and this module imports nothing of theirs at run time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reconciler.config import ReconcilerSettings
+    from reconciler.kinds.base import Entry
+    from reconciler.yamlio import Document
+
+
+@dataclass(frozen=True)
+class LiveResource:
+    """A resource as it exists in the account: its API id and its values in the config's shape."""
+
+    key: str
+    id: str
+    attrs: dict[str, Any]
+    created_at: str = ""
+
+
+@dataclass
+class LiveState:
+    """The account as fetched: owned resources per kind."""
+
+    resources: dict[str, list[LiveResource]] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(items) for name, items in self.resources.items()}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an entry was written. The line is looked up only when a message needs it."""
+
+    file: str
+    loc: tuple[int | str, ...] = ()
+    doc: Document | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def line(self) -> int | None:
+        return self.doc.locate(self.loc)[0] if self.doc is not None else None
+
+    def __str__(self) -> str:
+        line = self.line
+        return f"{self.file}:{line}" if line else self.file
+
+
+@dataclass(kw_only=True)
+class DesiredState:
+    """What the config asks for: entries per kind (in file order), where each came from, and settings.
+    `secrets` holds every sensitive value the entries carry, so that output can be checked for them."""
+
+    settings: ReconcilerSettings
+    entries: dict[str, list[Entry]] = field(default_factory=dict)
+    sources: dict[tuple[str, str], Source] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    state_path: Path | None = None  # see state.py; None: nothing in this config needs it
+    secrets: set[str] = field(default_factory=set)
+
+    def count(self) -> int:
+        return sum(len(v) for v in self.entries.values())
+
+    def secret_values(self) -> set[str]:
+        return set(self.secrets)
