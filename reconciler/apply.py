@@ -163,7 +163,7 @@ def apply(
     """Run every step of the plan; return the changes applied. Raises ApplyError when a batch fails or the
     apply is interrupted."""
     kinds = KINDS if kinds is None else kinds
-    todo = steps(plan.changes, kinds)
+    todo = steps(plan)
     ctx = Context(api, plan, kinds, on_progress, on_created, len(plan.changes), on_done=on_done, stop=stop)
     for step in todo:
         ctx.steps_left[id(step.change)] = ctx.steps_left.get(id(step.change), 0) + 1

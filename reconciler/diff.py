@@ -151,7 +151,7 @@ def _incomplete_creates(kind: Kind, changes: list[Change], ctx: _Context) -> lis
     that adopts an existing resource may leave them out; one that creates it may not."""
     issues = []
     for change in changes:
-        absent = kind.missing_for_create(change.after or {}) if change.action in (Action.CREATE, Action.REPLACE) else []
+        absent = kind.missing_for_create(change.after or {}) if change.action is Action.CREATE or change.action.replaces else []
         if not absent:
             continue
         where = ctx.source(kind.name, change.key)
@@ -210,7 +210,7 @@ def _compare(kind: Kind, entry: Entry, live: LiveResource | None) -> Change | No
     if kind.immutable is None or top & kind.immutable:
         reason = kind.replace_reason or f"{', '.join(sorted(top & (kind.immutable or top)))} cannot change in place"
         return Change(
-            kind.name, key, Action.REPLACE, current, entry.managed(), tuple(fields), reason, live.id, entry.prevent_destroy
+            kind.name, key, kind.replace_action, current, entry.managed(), tuple(fields), reason, live.id, entry.prevent_destroy
         )
     return Change(kind.name, key, Action.UPDATE, current, wanted, tuple(fields), "", live.id, entry.prevent_destroy)
 

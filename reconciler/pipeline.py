@@ -24,10 +24,10 @@ from reconciler.apply import OnProgress, StopRequest, apply
 from reconciler.diff import diff
 from reconciler.errors import ConfigError, ConfigIssue, PlanError, ReconcilerError, StalePlanError
 from reconciler.kinds import KINDS
-from reconciler.kinds.base import KindDiff, ReplaceOrder
+from reconciler.kinds.base import KindDiff
 from reconciler.kinds.portout_policy import POLICY_KEY, policy_notes
 from reconciler.kinds.portout_rules import PortoutPolicy
-from reconciler.order import order_changes
+from reconciler.order import kind_order, order_changes
 from reconciler.plan import Action, Attention, Change, Op, Plan, Step, check_safety
 from reconciler.state import Fingerprints, load_fingerprints, state_key
 from reconciler.states import DesiredState, LiveResource, LiveState, Source
@@ -126,7 +126,7 @@ def make_plan(
         changes = [c for c in changes if any(t.matches(c) for t in targets)]
         attention = [a for a in attention if any(t.matches(a) for t in targets)]
     counts = {name: n for name, n in live.counts().items() if KINDS[name].thresholds}
-    return Plan(order_changes(changes), counts, tuple(result.notes), tuple(attention))
+    return Plan(order_changes(changes), counts, tuple(result.notes), tuple(attention), tuple(kind_order()))
 
 
 def _forget_gone_leftovers(fingerprints: Fingerprints, live: LiveState) -> None:
@@ -232,7 +232,7 @@ def apply_plan(
         return apply(api, plan, on_progress=on_progress, stop=stop)
     writes = {(c.kind, c.key): c for c in plan.changes if c.after is not None and KINDS[c.kind].fingerprinted}
     replaced = {(c.kind, c.key): str(c.live_id) for c in plan.changes
-                if c.action is Action.REPLACE and c.live_id and KINDS[c.kind].replace_order is ReplaceOrder.CREATE_FIRST}
+                if c.action is Action.CREATE_BEFORE_DELETE and c.live_id}
 
     def created(kind: str, key: str, live_id: str) -> None:
         if (kind, key) in writes:

@@ -17,25 +17,41 @@ from typing import Any
 from reconciler.errors import UnsafePlanError
 from reconciler.text import shortened
 
-PLAN_FORMAT_VERSION = 1
+PLAN_FORMAT_VERSION = 2  # 2: replace split into create-before-delete and delete-before-create; kind_order
 SENSITIVE = "(sensitive)"  # shown in place of a secret value, everywhere a change is shown or saved
 
 
 class Action(str, Enum):
-    """What happens to one resource. The declaration order is the display order of a summary."""
+    """What happens to one resource. A replace says its order: the new one is created before the old one is
+    deleted (things point at it), or the old one is deleted first (its key is unique in the account)."""
 
     CREATE = "create"
     UPDATE = "update"
-    REPLACE = "replace"
+    CREATE_BEFORE_DELETE = "create-before-delete"
+    DELETE_BEFORE_CREATE = "delete-before-create"
     DELETE = "delete"
 
     @property
     def symbol(self) -> str:
-        return {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}[self.value]
+        return SYMBOLS[self]
+
+    @property
+    def replaces(self) -> bool:
+        return self in (Action.CREATE_BEFORE_DELETE, Action.DELETE_BEFORE_CREATE)
 
     @property
     def destroys(self) -> bool:
-        return self in (Action.DELETE, Action.REPLACE)
+        return self is Action.DELETE or self.replaces
+
+    @property
+    def counted_as(self) -> str:
+        """The summary's word for it: both orders of a replace count as `replace`."""
+        return "replace" if self.replaces else self.value
+
+
+SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.CREATE_BEFORE_DELETE: "+/-", Action.DELETE_BEFORE_CREATE: "-/+",
+           Action.DELETE: "-"}
+SUMMARY_KEYS = ("create", "update", "replace", "delete")  # the display order of a summary
 
 
 @dataclass(frozen=True)
@@ -162,6 +178,9 @@ class Plan:
     live_counts: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     attention: tuple[Attention, ...] = ()
+    # The kinds in dependency order (each after those it points at): with the actions, all that apply needs
+    # to order its calls (order.steps). Kinds it leaves out rank after those it names.
+    kind_order: tuple[str, ...] = ()
 
     @property
     def in_sync(self) -> bool:
@@ -173,8 +192,8 @@ class Plan:
         return not self.changes
 
     def summary(self) -> dict[str, int]:
-        counts = Counter(c.action for c in self.changes)
-        return {action.value: counts.get(action, 0) for action in Action}
+        counts = Counter(c.action.counted_as for c in self.changes)
+        return {word: counts.get(word, 0) for word in SUMMARY_KEYS}
 
     @cached_property  # a frozen plan's checksum never changes, and covers every change: computed once
     def checksum(self) -> str:
@@ -193,6 +212,7 @@ class Plan:
             "notes": list(self.notes),
             "attention": [a.to_dict() for a in self.attention],
             "live_counts": self.live_counts,
+            "kind_order": list(self.kind_order),
         }
 
     @classmethod
@@ -202,6 +222,7 @@ class Plan:
             live_counts=dict(data.get("live_counts", {})),
             notes=tuple(data.get("notes", ())),
             attention=tuple(Attention.from_dict(a) for a in data.get("attention", ())),
+            kind_order=tuple(str(name) for name in data.get("kind_order", ())),
         )
 
 
@@ -260,15 +281,15 @@ def _check_irreversible_updates(plan: Plan, cap: int | None) -> None:
 def _over_threshold(plan: Plan, kind: str, live_count: int, limits: SafetyLimits) -> list[str]:
     if live_count < limits.min_existing:
         return []
-    actions = Counter(c.action for c in plan.changes if c.kind == kind)
+    actions = Counter(c.action.counted_as for c in plan.changes if c.kind == kind)
     problems = []
-    deletes = actions[Action.DELETE] + actions[Action.REPLACE]
+    deletes = actions["delete"] + actions["replace"]
     if deletes / live_count > limits.delete_threshold:
         problems.append(
             f"{kind}: {deletes} of {live_count} would be deleted or replaced "
             f"(more than {limits.delete_threshold:.0%})"
         )
-    updates = actions[Action.UPDATE]
+    updates = actions["update"]
     if updates / live_count > limits.update_threshold:
         problems.append(
             f"{kind}: {updates} of {live_count} would be updated (more than {limits.update_threshold:.0%})"

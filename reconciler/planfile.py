@@ -18,7 +18,7 @@ from reconciler.errors import PlanError, ReconcilerError
 from reconciler.plan import Plan
 
 PLANFILE_FORMAT = "telnyx-reconciler/planfile"
-PLANFILE_VERSION = 1
+PLANFILE_VERSION = 2  # 2: the plan's format 2 (replace split by order, kind_order)
 
 
 def write_planfile(path: Path, the_plan: Plan, config_paths: tuple[str, ...], targets: tuple[str, ...],

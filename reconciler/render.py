@@ -16,23 +16,14 @@ from collections import Counter
 from collections.abc import Callable
 from typing import IO, Any
 
-from reconciler.plan import Action, Attention, Change, Plan
+from reconciler.plan import SUMMARY_KEYS, Action, Attention, Change, Plan
 
 JSON_FORMAT = "telnyx-reconciler/plan"
 FORMATS = ("text", "json", "markdown")
 
-PLAN_WORDS = {
-    Action.CREATE: "to create",
-    Action.UPDATE: "to update",
-    Action.REPLACE: "to replace",
-    Action.DELETE: "to delete",
-}
-DRIFT_WORDS = {
-    Action.CREATE: "missing",
-    Action.UPDATE: "changed",
-    Action.REPLACE: "changed (replace needed)",
-    Action.DELETE: "unmanaged",
-}
+# Summary words (Plan.summary's keys; both orders of a replace count as `replace`).
+PLAN_WORDS = {"create": "to create", "update": "to update", "replace": "to replace", "delete": "to delete"}
+DRIFT_WORDS = {"create": "missing", "update": "changed", "replace": "changed (replace needed)", "delete": "unmanaged"}
 
 
 MAX_SHOWN_KEY = 200
@@ -63,7 +54,7 @@ def render(plan: Plan, fmt: str, stream: IO[str], *, drift: bool = False) -> Non
 def summary_line(plan: Plan, drift: bool = False) -> str:
     words = DRIFT_WORDS if drift else PLAN_WORDS
     counts = plan.summary()
-    parts = ", ".join(f"{counts[a.value]} {words[a]}" for a in Action)
+    parts = ", ".join(f"{counts[key]} {words[key]}" for key in SUMMARY_KEYS)
     return f"{'Drift' if drift else 'Plan'}: {parts}."
 
 
@@ -108,7 +99,7 @@ def render_text(plan: Plan, stream: IO[str], drift: bool = False) -> None:
 
 
 def _text_head(change: Change, drift: bool) -> str:
-    label = DRIFT_WORDS[change.action] if drift else change.action.value
+    label = DRIFT_WORDS[change.action.counted_as] if drift else change.action.value
     head = f"  {change.action.symbol:>3} {shown_address(change)}  ({label}"
     return head + (f": {visible(change.reason)})" if change.reason else ")")
 
@@ -152,7 +143,7 @@ def render_markdown(plan: Plan, stream: IO[str], drift: bool = False) -> None:
     stream.write(f"**{summary_line(plan, drift)}**\n\n")
     stream.write("| | resource | change | details |\n|---|---|---|---|\n")
     for change in plan.changes:
-        label = DRIFT_WORDS[change.action] if drift else change.action.value
+        label = DRIFT_WORDS[change.action.counted_as] if drift else change.action.value
         details = "<br>".join(_md(line) for line in _detail_lines(change))
         if change.reason:
             details = f"{_md(change.reason)}<br>{details}" if details else _md(change.reason)
@@ -221,12 +212,12 @@ def _limited_head(plan: Plan, drift: bool) -> str:
         return f"### {title}\n\n{_no_changes(drift, plan)}\n"
     words = DRIFT_WORDS if drift else PLAN_WORDS
     lines = [f"### {title}\n", f"**{headline(plan, drift)}**\n",
-             "| kind | " + " | ".join(words[a] for a in Action) + " |", "|---" * (len(Action) + 1) + "|"]
-    per_kind: dict[str, Counter[Action]] = {}
+             "| kind | " + " | ".join(words[key] for key in SUMMARY_KEYS) + " |", "|---" * (len(SUMMARY_KEYS) + 1) + "|"]
+    per_kind: dict[str, Counter[str]] = {}
     for change in plan.changes:
-        per_kind.setdefault(change.kind, Counter())[change.action] += 1
+        per_kind.setdefault(change.kind, Counter())[change.action.counted_as] += 1
     for kind, counts in per_kind.items():
-        lines.append(f"| `{kind}` | " + " | ".join(f"{counts[a]:,}" for a in Action) + " |")
+        lines.append(f"| `{kind}` | " + " | ".join(f"{counts[key]:,}" for key in SUMMARY_KEYS) + " |")
     return "\n".join(lines) + "\n\n"
 
 
@@ -268,7 +259,7 @@ def _sections(plan: Plan, drift: bool) -> list[_Section]:
 
 
 def _markdown_row(change: Change, drift: bool) -> str:
-    label = DRIFT_WORDS[change.action] if drift else change.action.value
+    label = DRIFT_WORDS[change.action.counted_as] if drift else change.action.value
     details = "<br>".join(_md(line) for line in _detail_lines(change))
     if change.reason:
         details = f"{_md(change.reason)}<br>{details}" if details else _md(change.reason)

@@ -66,7 +66,7 @@ MUTATIONS = (
     Mutation("redaction-changed-fields", "reconciler/plan.py",
              "        if not self.sensitive:\n            return self.fields", "        if True:\n            return self.fields"),
     Mutation("replace-never-deletes-first", "reconciler/order.py",
-             "elif kinds[change.kind].replace_order is ReplaceOrder.DELETE_FIRST:", "elif False:"),
+             "elif change.action is Action.DELETE_BEFORE_CREATE:", "elif False:"),
     Mutation("replace-create-before-delete-first", "reconciler/order.py",
              "first.extend((Step(change, Op.DELETE), Step(change, Op.CREATE)))",
              "first.extend((Step(change, Op.CREATE), Step(change, Op.DELETE)))"),

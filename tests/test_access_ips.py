@@ -36,7 +36,7 @@ def test_replace_true_replaces_and_says_what_the_delete_cuts_off(tmp_path: Path)
     text = "access_ips:\n  - ip_address: 203.0.113.7\n    description: new words\n    replace: true\n"
     plan, _ = plan_of(tmp_path, text, OLD)
     [change] = plan.changes
-    assert change.action is Action.REPLACE and "deleted first" in change.reason
+    assert change.action is Action.DELETE_BEFORE_CREATE and "deleted first" in change.reason
     assert "cuts off API access for whoever sends requests from it" in change.reason
     assert "replace" not in KINDS["access_ips"].to_api(change.after or {})  # steers the tool; never sent
 

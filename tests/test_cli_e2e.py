@@ -34,7 +34,7 @@ def _examples_elsewhere(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
 def test_plan_apply_plan_converges_for_every_kind(account: Account) -> None:
     first = account.run("plan", CONFIG, "--detailed-exitcode")
     assert first.exit_code == 2, first.output
-    for line in ("+ access_ips[2001:db8::20]", "-/+ access_ips[203.0.113.10]", "-/+ addresses[hq]",
+    for line in ("+ access_ips[2001:db8::20]", "-/+ access_ips[203.0.113.10]", "+/- addresses[hq]",
                  "+ billing_groups[Support]", "+ sso_providers[example-okta]", "- billing_groups[Marketing]",
                  "~ phone_numbers[+13125550104]"):
         assert line in first.stdout
@@ -100,12 +100,12 @@ def test_export_of_an_untouched_account_adopts_it(account: Account, tmp_path: Pa
 
 def test_json_and_markdown_plans(account: Account) -> None:
     document = json.loads(account.run("plan", CONFIG, "--format", "json").stdout)
-    assert document["format"] == "telnyx-reconciler/plan" and document["format_version"] == 1
+    assert document["format"] == "telnyx-reconciler/plan" and document["format_version"] == 2
     replace = next(c for c in document["changes"] if c["kind"] == "addresses")
-    assert replace["action"] == "replace"
+    assert replace["action"] == "create-before-delete"
     assert replace["changed_fields"] == [{"path": "extended_address", "before": "Floor 12", "after": "Floor 14"}]
     markdown = account.run("plan", CONFIG, "--format", "markdown").stdout
-    assert markdown.startswith("### Telnyx plan") and "| `-/+` | `addresses[hq]` | replace |" in markdown
+    assert markdown.startswith("### Telnyx plan") and "| `+/-` | `addresses[hq]` | create-before-delete |" in markdown
 
 
 def test_a_saved_plan_applies_exactly_and_a_stale_one_is_refused(account: Account, tmp_path: Path) -> None:
@@ -171,7 +171,7 @@ def test_an_apply_that_fails_part_way_reports_and_then_converges(account: Accoun
     assert failed.exit_code == 1
     assert "apply stopped at addresses[hq]" in failed.stderr
     assert "applied:     + billing_groups[Support]" in failed.stderr
-    assert "failed:      -/+ addresses[hq]: deleting address" in failed.stderr
+    assert "failed:      +/- addresses[hq]: deleting address" in failed.stderr
     assert "Resource in use" in failed.stderr or "in use" in failed.stderr
 
     account.sandbox.state.release("addresses", old["id"])

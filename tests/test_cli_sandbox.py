@@ -84,5 +84,5 @@ def test_the_demo_shows_plan_apply_no_changes_and_drift_undone(monkeypatch) -> N
     assert "~ portout_policy[DEMO-VIP]  (update: reject" in decided and "~ portout_policy[DEMO-CHURNED]  (update: authorize" in decided
     assert "No drift to undo; 1 item(s) above wait for a person." in out.split("== 7.")[1]
     rotated = out.split("== 8.")[1]
-    assert "-/+ integration_secrets[demo-crm-token]  (replace: value changed)" in rotated
+    assert "-/+ integration_secrets[demo-crm-token]  (delete-before-create: value changed)" in rotated
     assert rotated.rstrip().count("No changes: the account matches the config.") == 2

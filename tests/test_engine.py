@@ -10,7 +10,7 @@ from reconciler.config import load_desired
 from reconciler.errors import StalePlanError, UnsafePlanError
 from reconciler.order import steps
 from reconciler.pipeline import Target, check_plan, make_plan, verify_saved
-from reconciler.plan import Action, Op, Plan, SafetyLimits, check_safety
+from reconciler.plan import Action, Change, Op, Plan, SafetyLimits, check_safety
 from reconciler.state import Fingerprints
 from reconciler.states import DesiredState, LiveResource, LiveState
 
@@ -79,9 +79,9 @@ def test_a_change_the_api_cannot_update_is_a_replace_with_a_reason(tmp_path: Pat
     desired = desired_from(tmp_path, "access_ips:\n  - ip_address: 203.0.113.7\n    description: new\n    replace: true\n")
     account = live(access_ips=[LiveResource("203.0.113.7", "a1", {"ip_address": "203.0.113.7", "description": "old"})])
     [change] = make_plan(desired, account).changes
-    assert change.action is Action.REPLACE and "cannot be updated" in change.reason
+    assert change.action is Action.DELETE_BEFORE_CREATE and "cannot be updated" in change.reason
     # the address is unique in the account, so the old one goes first
-    assert [s.op for s in steps(make_plan(desired, account).changes)] == [Op.DELETE, Op.CREATE]
+    assert [s.op for s in steps(make_plan(desired, account))] == [Op.DELETE, Op.CREATE]
 
 
 def test_an_address_replace_creates_the_new_one_before_deleting_the_old(tmp_path: Path) -> None:
@@ -91,10 +91,28 @@ def test_an_address_replace_creates_the_new_one_before_deleting_the_old(tmp_path
         "reconciler:\n  prune: [billing_groups]\nbilling_groups: []\naddresses:\n  - name: hq\n" + fields.replace("1 Main St", "2 Main St"),
     )
     plan = make_plan(desired, live(addresses=[address("hq", "9")], billing_groups=[group("Old")]))
-    order = [(s.op, s.change.kind) for s in steps(plan.changes)]
+    order = [(s.op, s.change.kind) for s in steps(plan)]
     assert order == [(Op.CREATE, "addresses"), (Op.DELETE, "addresses"), (Op.DELETE, "billing_groups")] or order == [
         (Op.CREATE, "addresses"), (Op.DELETE, "billing_groups"), (Op.DELETE, "addresses")]
     assert order[0] == (Op.CREATE, "addresses")
+
+
+def test_the_plan_alone_orders_the_calls_of_both_replace_orders() -> None:
+    """Kinds the registry has never heard of: the order comes from the actions and the plan's kind order."""
+    def change(kind: str, key: str, action: Action) -> Change:
+        return Change(kind, key, action, {"k": 1}, {"k": 2}, live_id=f"{kind}-{key}")
+
+    plan = Plan((change("base", "b", Action.CREATE_BEFORE_DELETE), change("middle", "m", Action.DELETE_BEFORE_CREATE),
+                 change("top", "t", Action.CREATE_BEFORE_DELETE), change("base", "gone", Action.DELETE)),
+                kind_order=("base", "middle", "top"))
+    order = [(s.op, s.change.key) for s in steps(plan)]
+    assert order == [(Op.CREATE, "b"), (Op.DELETE, "m"), (Op.CREATE, "m"), (Op.CREATE, "t"),
+                     (Op.DELETE, "t"), (Op.DELETE, "b"), (Op.DELETE, "gone")]
+    # the order survives a plan file: the kind order and the actions are in it
+    again = Plan.from_dict(plan.to_dict())
+    assert [(s.op, s.change.key) for s in steps(again)] == order
+    assert [c["action"] for c in plan.to_dict()["changes"]] == [
+        "create-before-delete", "delete-before-create", "create-before-delete", "delete"]
 
 
 def test_a_duplicate_left_by_an_interrupted_replace_is_deleted_only_where_pruning_is_on(tmp_path: Path) -> None:

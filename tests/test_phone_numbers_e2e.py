@@ -23,7 +23,7 @@ import yaml_rs
 from support import API_KEY, Account, served, write_config
 
 from reconciler.kinds import KINDS
-from reconciler.kinds.base import ReplaceOrder
+from reconciler.plan import Action
 from reconciler.sandbox import RecordedRequest, Sandbox, SandboxResponse, generate_account
 from reconciler.yamlio import dumps
 
@@ -202,7 +202,7 @@ def test_an_emergency_address_change_creates_moves_then_deletes_and_no_number_is
         emergency_numbers_keep_an_address(account.sandbox, broken)
 
         plan = account.run("plan", str(rewrite(config, document)))
-        assert "-/+ addresses[site-hq]" in plan.stdout
+        assert "+/- addresses[site-hq]" in plan.stdout
         assert plan.stdout.count('emergency.address: "site-hq (being replaced)" -> "site-hq"') == len(users) > 10
         assert (f"{len(users)} phone number(s) use it for emergency services: apply creates the new address first, "
                 f"moves {len(users)} of them to it, and deletes the old one last") in plan.stdout
@@ -220,7 +220,7 @@ def test_an_emergency_address_change_creates_moves_then_deletes_and_no_number_is
 
 
 def test_deleting_the_old_address_first_is_refused_by_the_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(KINDS["addresses"], "replace_order", ReplaceOrder.DELETE_FIRST)
+    monkeypatch.setattr(KINDS["addresses"], "replace_action", Action.DELETE_BEFORE_CREATE)
     with numbers_account(400) as account:
         config, document = exported(account, tmp_path)
         moved_address(document)

@@ -38,3 +38,7 @@ def test_a_config_is_not_read_as_a_plan_and_a_damaged_plan_is_one_error(tmp_path
     path.write_text(json.dumps({"format": PLANFILE_FORMAT, "format_version": 99}))
     with pytest.raises(PlanError, match="plan file format 99 is not supported"):
         read_planfile(path)
+    # version 1 held `replace` changes with no order: apply cannot tell which half goes first
+    path.write_text(json.dumps({"format": PLANFILE_FORMAT, "format_version": 1}))
+    with pytest.raises(PlanError, match="plan file format 1 is not supported"):
+        read_planfile(path)

@@ -21,7 +21,7 @@ SECRETS = (OLD_TOKEN, NEW_TOKEN, OLD_PIN, NEW_PIN)
 PLAN = Plan((
     Change("integration_secrets", "crm", Action.CREATE, None, {"identifier": "crm", "type": "bearer", "token": NEW_TOKEN},
            sensitive=frozenset({"token"})),
-    Change("integration_secrets", "erp", Action.REPLACE,
+    Change("integration_secrets", "erp", Action.DELETE_BEFORE_CREATE,
            {"identifier": "erp", "type": "bearer", "token": OLD_TOKEN}, {"identifier": "erp", "type": "bearer", "token": NEW_TOKEN},
            (FieldChange("token", OLD_TOKEN, NEW_TOKEN),), "value changed", "s1", sensitive=frozenset({"token"})),
     Change("phone_numbers", "+13125550177", Action.UPDATE,

@@ -34,7 +34,7 @@ def sample_plan() -> Plan:
                 (FieldChange("name", "Old", "New"),), live_id="p1",
             ),
             Change(
-                "access_ips", "203.0.113.7", Action.REPLACE, {"description": "a"}, {"ip_address": "203.0.113.7", "description": "b|c"},
+                "access_ips", "203.0.113.7", Action.DELETE_BEFORE_CREATE, {"description": "a"}, {"ip_address": "203.0.113.7", "description": "b|c"},
                 (FieldChange("description", "a", "b|c"),), "access IP addresses cannot be updated through the API", "a1",
             ),
             Change("billing_groups", "Gone", Action.DELETE, {"name": "Gone"}, None, reason="pruned", live_id="g1"),
@@ -53,7 +53,7 @@ def test_text_shows_symbols_field_changes_reasons_and_a_summary() -> None:
     text = rendered("text")
     assert "  + billing_groups[Ops]" in text
     assert '  ~ sso_providers[okta]' in text and 'name: "Old" -> "New"' in text
-    assert "-/+ access_ips[203.0.113.7]  (replace: access IP addresses cannot be updated through the API)" in text
+    assert "-/+ access_ips[203.0.113.7]  (delete-before-create: access IP addresses cannot be updated through the API)" in text
     assert "  - billing_groups[Gone]  (delete: pruned)" in text
     assert text.rstrip().endswith("Plan: 1 to create, 1 to update, 1 to replace, 1 to delete.")
 
@@ -66,7 +66,7 @@ def test_drift_uses_drift_words() -> None:
 
 def test_json_is_the_documented_versioned_document() -> None:
     document = json.loads(rendered("json"))
-    assert (document["format"], document["format_version"], document["kind"]) == ("telnyx-reconciler/plan", 1, "plan")
+    assert (document["format"], document["format_version"], document["kind"]) == ("telnyx-reconciler/plan", 2, "plan")
     assert document["summary"] == {"create": 1, "update": 1, "replace": 1, "delete": 1}
     update = document["changes"][1]
     assert update["changed_fields"] == [{"path": "name", "before": "Old", "after": "New"}]
@@ -78,7 +78,7 @@ def test_json_is_the_documented_versioned_document() -> None:
 def test_markdown_is_a_table_with_escaped_cells() -> None:
     markdown = rendered("markdown")
     assert markdown.startswith("### Telnyx plan")
-    assert "| `-/+` | `access_ips[203.0.113.7]` | replace |" in markdown
+    assert "| `-/+` | `access_ips[203.0.113.7]` | delete-before-create |" in markdown
     assert 'b\\|c' in markdown
 
 

@@ -66,7 +66,7 @@ def test_a_changed_value_is_a_replace_and_then_plans_clean(secrets_account: tupl
 
     rotated = account.run("plan", str(config), "--detailed-exitcode", env=env(NEW_TOKEN))
     assert rotated.exit_code == 2
-    assert "-/+ integration_secrets[crm-token]  (replace: value changed)" in rotated.output
+    assert "-/+ integration_secrets[crm-token]  (delete-before-create: value changed)" in rotated.output
     assert 'token: "(sensitive)" -> "(sensitive)"' in rotated.output
     assert "billing-basic" not in rotated.output
     assert account.run("apply", str(config), "--auto-approve", env=env(NEW_TOKEN)).exit_code == 0
@@ -124,7 +124,7 @@ def test_a_fingerprint_taken_for_another_live_secret_does_not_count(secrets_acco
     account.sandbox.collections["integration_secrets"].create(
         account.sandbox.state, {"identifier": "crm-token", "type": "bearer", "token": "portal-value"})
     plan = account.run("plan", str(config), env=env())
-    assert "integration_secrets[crm-token]  (replace: value unverified" in plan.output
+    assert "integration_secrets[crm-token]  (delete-before-create: value unverified" in plan.output
 
 
 @pytest.mark.parametrize(

@@ -75,7 +75,7 @@ def show_progress(event: Progress) -> None:
     """One line per finished step; batch kinds report numbers done of total as their jobs finish."""
     if event.step is not None:
         change = event.step.change
-        part = "" if change.action.value != "replace" else (
+        part = "" if not change.action.replaces else (
             " (replace: the old one)" if event.what == "delete" else " (replace: the new one)")
         click.echo(f"  [{event.done}/{event.total}] {DONE_WORDS[event.what]} {render.shown_address(change)}{part}")
     else:

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from reconciler.kinds.base import DiffContext, Entry, Kind, KindDiff, ReplaceOrder
+from reconciler.kinds.base import DiffContext, Entry, Kind, KindDiff
 from reconciler.plan import Action, Change
 from reconciler.states import LiveResource
 
@@ -54,7 +54,7 @@ class AccessIps(Kind):
     path = "/access_ip_address"
     immutable = None
     control_fields = frozenset({"replace"})
-    replace_order = ReplaceOrder.DELETE_FIRST
+    replace_action = Action.DELETE_BEFORE_CREATE
     replace_reason = "access IP addresses cannot be updated through the API; the old entry is deleted first"
 
     def from_api(self, raw: dict[str, Any]) -> LiveResource | None:
@@ -69,7 +69,7 @@ class AccessIps(Kind):
         asked = {self.key_of(e) for e in entries if isinstance(e, AccessIp) and e.replace}
         kept: list[Change] = []
         for change in result.changes:
-            if change.action is Action.REPLACE and change.key not in asked and _description_only(change):
+            if change.action.replaces and change.key not in asked and _description_only(change):
                 where = ctx.source(self.name, change.key)
                 result.notes.append(f"{where or self.name}: {change.address}: description differs; the API cannot "
                                     "update it; set `replace: true` on the entry to replace it")

@@ -13,7 +13,8 @@ from pydantic import Field
 from reconciler.api import Api
 from reconciler.compare import desired_view, project
 from reconciler.kinds.address_checks import Candidate, check
-from reconciler.kinds.base import Entry, Kind, KindDiff, ReplaceOrder
+from reconciler.kinds.base import Entry, Kind, KindDiff
+from reconciler.plan import Action
 from reconciler.states import LiveResource
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class Addresses(Kind):
     key_field = "name"
     path = "/addresses"
     immutable = None
-    replace_order = ReplaceOrder.CREATE_FIRST
+    replace_action = Action.CREATE_BEFORE_DELETE
     replace_reason = "addresses cannot be updated through the API"
 
     def from_api(self, raw: dict[str, Any]) -> LiveResource | None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -65,11 +64,6 @@ class KindDiff:
     attention: list[Attention] = field(default_factory=list)
     issues: list[ConfigIssue] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-
-
-class ReplaceOrder(str, Enum):
-    CREATE_FIRST = "create_first"  # the new one must exist before the old one goes (things point at it)
-    DELETE_FIRST = "delete_first"  # the key is unique in the account: the old one must go first
 
 
 class Names(Protocol):
@@ -123,7 +117,9 @@ class Kind:
     sensitive: ClassVar[frozenset[str]] = frozenset()
     # Sensitive fields the API never returns: state.py keeps a keyed fingerprint of what the tool wrote.
     fingerprinted: ClassVar[frozenset[str]] = frozenset()
-    replace_order: ClassVar[ReplaceOrder] = ReplaceOrder.CREATE_FIRST
+    # How a resource that cannot change in place is replaced: the new one first (things point at it), or
+    # the old one first (its key is unique in the account).
+    replace_action: ClassVar[Action] = Action.CREATE_BEFORE_DELETE
     replace_reason: ClassVar[str] = ""
     prunable: ClassVar[bool] = True
     singleton: ClassVar[bool] = False  # the config holds one mapping, not a list (the port-out policy)
@@ -136,7 +132,7 @@ class Kind:
     def leaves_leftovers(self) -> bool:
         """Whether a replace of this kind can leave the old resource behind: it can be replaced, and the new
         one is created first (state.py records the old one until it is deleted)."""
-        return self.replace_order is ReplaceOrder.CREATE_FIRST and self.immutable != frozenset()
+        return self.replace_action is Action.CREATE_BEFORE_DELETE and self.immutable != frozenset()
 
     # --- mapping -------------------------------------------------------------------------------------
 
@@ -208,7 +204,7 @@ class Kind:
     def run_step(self, api: Api, step: Step, ctx: ApplyContext) -> None:
         change = step.change
         if step.op is Op.CREATE:
-            replacing = change.live_id if change.action is Action.REPLACE else None
+            replacing = change.live_id if change.action.replaces else None
             created = self.create(api, change.after or {}, replacing=replacing)
             ctx.record_created(self.name, change.key, created.id)
         elif step.op is Op.UPDATE:

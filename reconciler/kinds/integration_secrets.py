@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from reconciler.compare import duplicates, prune_change
-from reconciler.kinds.base import DiffContext, Entry, Kind, KindDiff, Names, ReplaceOrder
+from reconciler.kinds.base import DiffContext, Entry, Kind, KindDiff, Names
 from reconciler.plan import Action, Change, FieldChange
 from reconciler.states import LiveResource
 
@@ -59,7 +59,7 @@ class IntegrationSecrets(Kind):
     key_field = "identifier"
     path = "/integration_secrets"
     immutable = None
-    replace_order = ReplaceOrder.DELETE_FIRST
+    replace_action = Action.DELETE_BEFORE_CREATE
     sensitive = frozenset(VALUE_FIELDS)
     fingerprinted = frozenset(VALUE_FIELDS)
     control_fields = frozenset({"unverified"})
@@ -112,5 +112,5 @@ class IntegrationSecrets(Kind):
             return None
         reason = "value changed" if recorded is not None else UNVERIFIED
         fields = tuple(FieldChange(f, None, wanted[f]) for f in VALUE_FIELDS if f in wanted)
-        return Change(self.name, key, Action.REPLACE, {"identifier": key}, wanted, fields, reason, live.id,
+        return Change(self.name, key, self.replace_action, {"identifier": key}, wanted, fields, reason, live.id,
                       entry.prevent_destroy)
