@@ -52,6 +52,7 @@ class AccessIps(Kind):
     model = AccessIp
     key_field = "ip_address"
     path = "/access_ip_address"
+    create_required = ("ip_address",)
     immutable = None
     control_fields = frozenset({"replace"})
     replace_action = Action.DELETE_BEFORE_CREATE

@@ -40,7 +40,7 @@ ADDRESS_FIELDS = (
 
 class Address(Entry):
     name: str = Field(min_length=1, description="Unique name; stored on the address as customer_reference.")
-    # Required to create an address (kinds/required.py), not to adopt one that exists.
+    # Required to create an address (`create_required` below), not to adopt one that exists.
     first_name: str | None = None
     last_name: str | None = None
     business_name: str | None = None
@@ -63,6 +63,7 @@ class Addresses(Kind):
     model = Address
     key_field = "name"
     path = "/addresses"
+    create_required = ("first_name", "last_name", "business_name", "street_address", "locality", "country_code")
     immutable = None
     replace_action = Action.CREATE_BEFORE_DELETE
     replace_reason = "addresses cannot be updated through the API"

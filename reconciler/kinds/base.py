@@ -109,6 +109,8 @@ class Kind:
     depends_on: ClassVar[tuple[str, ...]] = ()
     # Fields whose change cannot be made in place. None: nothing can be updated (the API has no update call).
     immutable: ClassVar[frozenset[str] | None] = frozenset()
+    # Fields the spec's create request requires (dotted inside nested objects); a test checks them against the spec.
+    create_required: ClassVar[tuple[str, ...]] = ()
     # Fields sent on create but never read back (so never compared), e.g. a metadata URL the API consumes.
     create_only: ClassVar[frozenset[str]] = frozenset()
     # Entry fields that steer the tool rather than describe the resource (never compared or sent).
@@ -146,7 +148,7 @@ class Kind:
 
     def missing_for_create(self, values: dict[str, Any]) -> list[str]:
         """Fields the spec's create request requires that a create from `values` would lack."""
-        return required.missing(self.path, self.to_api(values))
+        return required.missing(self.create_required, self.to_api(values))
 
     def key_of(self, entry: Entry) -> str:
         return str(getattr(entry, self.key_field))

@@ -58,6 +58,7 @@ class IntegrationSecrets(Kind):
     model = IntegrationSecret
     key_field = "identifier"
     path = "/integration_secrets"
+    create_required = ("identifier", "type")
     immutable = None
     replace_action = Action.DELETE_BEFORE_CREATE
     sensitive = frozenset(VALUE_FIELDS)

@@ -1,28 +1,19 @@
-"""What the API requires in each create request, by collection path, as the create request schemas of the
-vendored spec declare it (`required`, and `required` inside a required object, as a dotted path).
-
-The table is copied from the spec rather than read from it at run time, so a plan never loads the spec;
-tests/test_create_requirements.py derives it from the spec again and fails when the two differ.
+"""Which of the fields a create request requires a body lacks. Each kind declares them in
+`Kind.create_required`, as its create request schema in the vendored spec does (`required`, and `required`
+inside a required object, as a dotted path). They are written in the kind rather than read from the spec
+at run time, so a plan never loads the spec; tests/test_create_requirements.py derives them from the spec
+again for every kind and fails, naming the kind and the fields, when the two differ.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-CREATE_REQUIRED: dict[str, tuple[str, ...]] = {
-    "/access_ip_address": ("ip_address",),
-    "/addresses": ("first_name", "last_name", "business_name", "street_address", "locality", "country_code"),
-    "/authentication_providers": ("name", "short_name", "settings", "settings.idp_entity_id",
-                                  "settings.idp_sso_target_url", "settings.idp_cert_fingerprint"),
-    "/billing_groups": (),
-    "/integration_secrets": ("identifier", "type"),
-}
 
-
-def missing(path: str, body: dict[str, Any]) -> list[str]:
-    """The required fields a create body for `path` lacks (a nested one only when its parent is given)."""
+def missing(required: tuple[str, ...], body: dict[str, Any]) -> list[str]:
+    """The `required` fields a create body lacks (a nested one only when its parent is given)."""
     absent: list[str] = []
-    for dotted in CREATE_REQUIRED.get(path, ()):
+    for dotted in required:
         parent, _, name = dotted.rpartition(".")
         if parent and parent in absent:
             continue

@@ -38,6 +38,8 @@ class SsoProviders(Kind):
     model = SsoProvider
     key_field = "short_name"
     path = "/authentication_providers"
+    create_required = ("name", "short_name", "settings", "settings.idp_entity_id", "settings.idp_sso_target_url",
+                       "settings.idp_cert_fingerprint")
     create_only = frozenset({"settings_url"})
 
     def from_api(self, raw: dict[str, Any]) -> LiveResource | None:
