@@ -140,7 +140,7 @@ def make_plan(
         _forget_gone_leftovers(fingerprints, live)
     result = diff(desired, live, fingerprints=fingerprints)
     _stop_on(result.issues, result.errors)
-    decided = decide(desired, live)
+    decided = decide_policies(desired, live)
     changes = [*order_changes(result.changes), *decided.changes]
     attention = [*result.attention, *decided.attention]
     if targets:
@@ -150,7 +150,7 @@ def make_plan(
     return Plan(tuple(changes), live.counts(), (*result.notes, *decided.notes), tuple(attention))
 
 
-def decide(desired: DesiredState, live: LiveState) -> Decisions:
+def decide_policies(desired: DesiredState, live: LiveState) -> Decisions:
     """What each policy the config sets decides about what it read, in registry order; a policy's changes
     sorted by key, as the kinds' are."""
     found = Decisions()
