@@ -1,7 +1,9 @@
-"""Apply: carry out a Plan through the kinds, batch by batch, stopping after the first batch that fails.
+"""Apply: carry out a Plan through the kinds and the policies, batch by batch, stopping after the first
+batch that fails.
 
 Steps (order.steps) are grouped into batches of one kind and one operation, so a kind can make one call
-for many resources (phone numbers use background jobs). What was done before a failure stays done;
+for many resources (phone numbers use background jobs). A change whose kind is a policy's name (the
+port-out policy's answers) is carried out by that policy, found in the policies' registry. What was done before a failure stays done;
 ApplyError says what was applied, what failed and why, and what was not tried. Because the next plan is
 computed from the account again, a re-run converges.
 
@@ -20,12 +22,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import groupby
 from types import FrameType
+from typing import Any
 
 from reconciler.api import Api
 from reconciler.errors import ApplyError, PartialFailure, ReconcilerError
 from reconciler.kinds import KINDS, Kind
+from reconciler.kinds.base import ApplyContext
 from reconciler.order import steps
 from reconciler.plan import Change, Plan, Step
+from reconciler.policies import POLICIES, Policy
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class Progress:
 OnProgress = Callable[[Progress], None]
 OnCreated = Callable[[str, str, str], None]  # (kind, key, live id) of a resource just created
 OnDone = Callable[[list[Step]], None]  # steps just finished (one, or a batch kind's many)
+RunBatch = Callable[[Api, list[Step], ApplyContext], None]
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 IN_FLIGHT = "interrupted in flight: it may or may not have taken effect (`plan` shows which)"
 
@@ -159,10 +165,12 @@ class Context:
 def apply(
     api: Api, plan: Plan, kinds: dict[str, Kind] | None = None, on_progress: OnProgress | None = None,
     on_created: OnCreated | None = None, on_done: OnDone | None = None, stop: StopRequest | None = None,
+    policies: dict[str, Policy[Any]] | None = None,
 ) -> list[Change]:
     """Run every step of the plan; return the changes applied. Raises ApplyError when a batch fails or the
     apply is interrupted."""
     kinds = KINDS if kinds is None else kinds
+    policies = POLICIES if policies is None else policies
     todo = steps(plan)
     ctx = Context(api, plan, kinds, on_progress, on_created, len(plan.changes), on_done=on_done, stop=stop)
     for step in todo:
@@ -170,7 +178,7 @@ def apply(
     for batch in batches(todo):
         try:
             ctx.stop_if_asked()
-            kinds[batch[0].change.kind].apply_steps(api, batch, ctx)
+            runner(batch[0].change.kind, kinds, policies)(api, batch, ctx)
         except _Stop:
             reason = stop.reason if stop is not None else None
             raise _stopped(ReconcilerError(f"interrupted ({reason})"), [], todo, ctx.finished) from None
@@ -183,6 +191,11 @@ def apply(
             failed = [(s.change, exc.message) for s in _unfinished(batch, ctx)[:1]]
             raise _stopped(exc, failed, todo, ctx.finished) from exc
     return list(plan.changes)
+
+
+def runner(name: str, kinds: dict[str, Kind], policies: dict[str, Policy[Any]]) -> RunBatch:
+    """What carries out a batch of changes of this kind: the policy of that name, else the kind."""
+    return policies[name].apply if name in policies else kinds[name].apply_steps
 
 
 def _unfinished(batch: list[Step], ctx: Context) -> list[Step]:

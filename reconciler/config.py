@@ -1,7 +1,8 @@
 """Config: YAML files -> a validated DesiredState. No network.
 
 A config is one YAML file or a directory of them, merged. Top-level keys are resource kinds (see
-kinds/__init__.py) plus `reconciler:` for settings. Every problem found is collected with its file and
+kinds/__init__.py), each a list of entries, policies (policies/__init__.py), each one mapping, and
+`reconciler:` for settings. Every problem found is collected with its file and
 line, and reported together as one ConfigError.
 
 Values can come from the environment (`${env:NAME}`) or a file (`${file:PATH}`, relative to the YAML file
@@ -25,6 +26,7 @@ from reconciler import yamlio
 from reconciler.errors import ConfigError, ConfigIssue
 from reconciler.kinds import KINDS, Entry
 from reconciler.plan import SafetyLimits
+from reconciler.policies import POLICIES
 from reconciler.references import ENV_NAME, confined_file, forbidden_variable, roots
 from reconciler.states import DesiredState, Source
 
@@ -99,9 +101,6 @@ def config_model() -> type[BaseModel]:
         SETTINGS_KEY: (ReconcilerSettings | None, Field(default=None, description="Settings of the reconciler itself.")),
     }
     for name, kind in KINDS.items():
-        if kind.singleton:
-            fields[name] = (kind.model | None, Field(default=None, description=f"The {name.replace('_', ' ')}."))
-            continue
         block = create_model(
             f"{kind.model.__name__}Block",
             __config__=ConfigDict(extra="forbid"),
@@ -112,6 +111,8 @@ def config_model() -> type[BaseModel]:
             list[kind.model] | block | None,  # type: ignore[name-defined]
             Field(default=None, description=f"Desired {kind.title}s: a list, or `defaults:` and `entries:`."),
         )
+    for name, policy in POLICIES.items():
+        fields[name] = (policy.model | None, Field(default=None, description=f"The {name.replace('_', ' ')}."))
     return create_model("TelnyxAccountConfig", __config__=ConfigDict(extra="forbid"), **fields)
 
 
@@ -205,7 +206,7 @@ class _Builder:
         self.literal_secrets(doc, doc.data)
         data = doc.data
         if self.only is not None and isinstance(data, dict):
-            data = {top: value for top, value in data.items() if top not in KINDS or top in self.only}
+            data = {top: value for top, value in data.items() if (top not in KINDS and top not in POLICIES) or top in self.only}
         data = self.substitute(doc, data, ()) if "${" in doc.text else data  # most large files have none
         if data is None:
             return
@@ -217,8 +218,10 @@ class _Builder:
                 self.add_settings(doc, value)
             elif top in KINDS:
                 self.add_kind(doc, str(top), value)
+            elif top in POLICIES:
+                self.add_policy(doc, str(top), value)
             else:
-                self.issue(doc, (top,), f"unknown top-level key {top!r}", _suggest(str(top), [SETTINGS_KEY, *KINDS]))
+                self.issue(doc, (top,), f"unknown top-level key {top!r}", _suggest(str(top), [SETTINGS_KEY, *KINDS, *POLICIES]))
 
     def add_settings(self, doc: yamlio.Document, value: Any) -> None:
         if self.settings_source is not None:
@@ -233,9 +236,6 @@ class _Builder:
     def add_kind(self, doc: yamlio.Document, name: str, value: Any) -> None:
         """A kind is a list of entries, or `{defaults: {...}, entries: [...]}` where each entry wins over defaults."""
         if value is None:
-            return
-        if KINDS[name].singleton:
-            self.add_single(doc, name, value)
             return
         entries_loc: tuple[int | str, ...] = (name,)
         defaults: dict[str, Any] = {}
@@ -259,24 +259,25 @@ class _Builder:
                 continue
             self.add_entry(doc, loc, name, kind.key_of(entry), entry)
 
-    def add_single(self, doc: yamlio.Document, name: str, value: Any) -> None:
-        """A kind written as one mapping (the port-out policy): one entry, defined in one place."""
-        kind = KINDS[name]
+    def add_policy(self, doc: yamlio.Document, name: str, value: Any) -> None:
+        """A policy's section: one mapping, set in one place."""
+        if value is None:
+            return
+        model = POLICIES[name].model
         if not isinstance(value, dict):
             self.issue(doc, (name,), f"`{name}` must be a mapping (e.g. `rules:`)")
             return
         try:
-            entry = kind.model.model_validate(value)
+            section = model.model_validate(value)
         except ValidationError as exc:
-            self.validation_issues(doc, (name,), exc, kind.model)
+            self.validation_issues(doc, (name,), exc, model)
             return
-        key = kind.key_of(entry)
-        previous = self.state.sources.get((name, key))
+        previous = self.state.policy_sources.get(name)
         if previous is not None:
             self.issue(doc, (name,), f"`{name}` is also set at {previous}", "keep one")
             return
-        self.state.sources[(name, key)] = Source(doc.path, (name,), doc)
-        self.state.entries[name].append(entry)
+        self.state.policy_sources[name] = Source(doc.path, (name,), doc)
+        self.state.policies[name] = section
 
     def split_defaults(self, doc: yamlio.Document, name: str, value: dict[Any, Any]) -> tuple[dict[str, Any], Any]:
         for extra in set(value) - {DEFAULTS_KEY, ENTRIES_KEY}:
@@ -391,9 +392,7 @@ def _sensitive(loc: tuple[int | str, ...]) -> bool:
     kind = KINDS.get(str(loc[0])) if loc else None
     if kind is None or not kind.sensitive:
         return False
-    if kind.singleton:
-        depth = 1
-    elif len(loc) > 1 and loc[1] == ENTRIES_KEY:
+    if len(loc) > 1 and loc[1] == ENTRIES_KEY:
         depth = 3
     else:
         depth = 2  # `kind: [entries]` (index, field) or `kind: {defaults: {field}}`

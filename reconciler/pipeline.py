@@ -1,11 +1,14 @@
 """The flow, end to end, as a handful of short functions: load, fetch, plan, check, apply. No printing.
 
     load_desired(paths)            -> DesiredState     (config.py)
-    fetch_live(api, kind names)    -> LiveState        (kinds.*.fetch through client.py)
-    make_plan(desired, live)       -> Plan             (diff.py, order.py)
+    fetch_live(api, names)         -> LiveState        (kinds.*.fetch, policies.*.fetch through client.py)
+    make_plan(desired, live)       -> Plan             (diff.py and order.py for the kinds, then each policy's decide)
     check_plan(plan, desired)      refuses unsafe plans (plan.py)
     apply_lock(desired, paths)     one apply at a time per config and state file (lock.py)
-    apply_plan(api, plan)          -> changes applied  (apply.py)
+    apply_plan(api, plan)          -> changes applied  (apply.py: kinds' changes by the kinds, policies' by the policies)
+
+The engine runs the kinds, then the policies: a plan lists the kinds' changes in dependency order, then
+each policy's (policies/), keys sorted within each. `--target` takes a kind or a policy by name.
 """
 
 from __future__ import annotations
@@ -25,10 +28,9 @@ from reconciler.diff import diff
 from reconciler.errors import ConfigError, ConfigIssue, PlanError, ReconcilerError, StalePlanError
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import KindDiff
-from reconciler.kinds.portout_policy import POLICY_KEY, policy_notes
-from reconciler.kinds.portout_rules import PortoutPolicy
 from reconciler.order import kind_order, order_changes
 from reconciler.plan import Action, Attention, Change, Op, Plan, Step, check_safety
+from reconciler.policies import POLICIES, Decisions
 from reconciler.state import Fingerprints, load_fingerprints, state_key
 from reconciler.states import DesiredState, LiveResource, LiveState, Source
 
@@ -51,17 +53,18 @@ def few_collections() -> Iterator[None]:
 def load_desired(
     paths: list[str] | tuple[str, ...], environ: dict[str, str] | None = None, targets: Iterable[Target] = ()
 ) -> DesiredState:
-    """The config; with targets, only the targeted kinds and the kinds they refer to (so a port-out job
-    needs none of the integration secrets' variables)."""
-    kinds = {t.kind for t in targets}
-    only = frozenset(with_dependencies(kinds)) if kinds else None
+    """The config; with targets, only the targeted kinds and policies and the kinds they refer to (so a
+    port-out job needs none of the integration secrets' variables)."""
+    named = {t.kind for t in targets}
+    only = frozenset(with_dependencies(named - POLICIES.keys())) | (named & POLICIES.keys()) if named else None
     with few_collections():
         return config.load_desired(paths, environ, only)
 
 
 @dataclass(frozen=True)
 class Target:
-    """`--target KIND[:KEY]`: limit a plan to one kind, or one resource of it."""
+    """`--target KIND[:KEY]`: limit a plan to one kind, or one resource of it; or to one policy's
+    decisions, or its decision about one thing (a port-out's support key)."""
 
     kind: str
     key: str | None = None
@@ -69,9 +72,14 @@ class Target:
     @classmethod
     def parse(cls, text: str) -> Target:
         kind, _, key = text.partition(":")
-        if kind not in KINDS:
-            raise ReconcilerError(f"unknown kind {kind!r} in --target {text!r}", f"kinds: {', '.join(KINDS)}")
+        if kind not in KINDS and kind not in POLICIES:
+            raise ReconcilerError(f"unknown kind {kind!r} in --target {text!r}", f"kinds: {', '.join([*KINDS, *POLICIES])}")
         return cls(kind, key or None)
+
+    @property
+    def decides(self) -> bool:
+        """Whether this targets a policy's decisions rather than resources of a kind."""
+        return self.kind in POLICIES
 
     def matches(self, item: Change | Attention) -> bool:
         return item.kind == self.kind and (self.key is None or item.key == self.key)
@@ -83,6 +91,12 @@ def kinds_in_scope(desired: DesiredState, targets: Iterable[Target] = ()) -> lis
     wanted = {name for name, entries in desired.entries.items() if entries} | set(desired.settings.prune)
     targeted = {t.kind for t in targets}
     return with_dependencies(wanted & targeted if targeted else wanted)
+
+
+def policies_in_scope(desired: DesiredState, targets: Iterable[Target] = ()) -> list[str]:
+    """The policies the config sets (narrowed by any targets), in registry order."""
+    targeted = {t.kind for t in targets}
+    return [name for name in POLICIES if name in desired.policies and (not targeted or name in targeted)]
 
 
 def with_dependencies(names: Iterable[str]) -> list[str]:
@@ -98,35 +112,56 @@ def fields_in_use(desired: DesiredState, name: str) -> frozenset[str]:
 
 
 def fetch_live(api: Api, names: Iterable[str], desired: DesiredState | None = None, concurrency: int = 4) -> LiveState:
-    """Read the named kinds from the account, several kinds at a time."""
+    """Read the named kinds, and the named policies `desired` sets (each reads what its section needs), from
+    the account, several at a time."""
     names = list(names)
     if not names:
         return LiveState()
 
     def read(name: str) -> list[LiveResource]:
+        if name in POLICIES and desired is not None:
+            return POLICIES[name].fetch(api, desired.policies[name])
         return KINDS[name].fetch(api, fields_in_use(desired, name) if desired else frozenset())
 
     with few_collections(), ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(names)))) as pool:
-        fetched = list(pool.map(read, names))
-    return LiveState(dict(zip(names, fetched, strict=True)))
+        fetched = dict(zip(names, pool.map(read, names), strict=True))
+    return LiveState({n: r for n, r in fetched.items() if n not in POLICIES},
+                     {n: r for n, r in fetched.items() if n in POLICIES})
 
 
 def make_plan(
     desired: DesiredState, live: LiveState, targets: Iterable[Target] = (), fingerprints: Fingerprints | None = None
 ) -> Plan:
-    """Diff and order; raise if the config names what exists nowhere or the kinds find the plan impossible."""
+    """Diff and order the kinds, then let the policies decide; raise if the config names what exists
+    nowhere or the kinds find the plan impossible. `live_counts`, which the thresholds read, count the
+    kinds' resources only."""
     targets = list(targets)
     if fingerprints is not None:
         _forget_gone_leftovers(fingerprints, live)
     result = diff(desired, live, fingerprints=fingerprints)
     _stop_on(result.issues, result.errors)
-    changes, attention = result.changes, result.attention
+    decided = decide_policies(desired, live)
+    changes = [*order_changes(result.changes), *decided.changes]
+    attention = [*result.attention, *decided.attention]
     if targets:
         _check_target_keys(targets, desired, live)
         changes = [c for c in changes if any(t.matches(c) for t in targets)]
         attention = [a for a in attention if any(t.matches(a) for t in targets)]
-    counts = {name: n for name, n in live.counts().items() if KINDS[name].thresholds}
-    return Plan(order_changes(changes), counts, tuple(result.notes), tuple(attention), tuple(kind_order()))
+    return Plan(tuple(changes), live.counts(), (*result.notes, *decided.notes), tuple(attention), tuple(kind_order()))
+
+
+def decide_policies(desired: DesiredState, live: LiveState) -> Decisions:
+    """What each policy the config sets decides about what it read, in registry order; a policy's changes
+    sorted by key, as the kinds' are."""
+    found = Decisions()
+    for name, policy in POLICIES.items():
+        if name not in desired.policies or name not in live.policies:
+            continue
+        decided = policy.decide(desired.policies[name], live.policies[name])
+        found.changes.extend(sorted(decided.changes, key=lambda c: c.key))
+        found.attention.extend(decided.attention)
+        found.notes.extend(decided.notes)
+    return found
 
 
 def _forget_gone_leftovers(fingerprints: Fingerprints, live: LiveState) -> None:
@@ -139,9 +174,10 @@ def _forget_gone_leftovers(fingerprints: Fingerprints, live: LiveState) -> None:
 
 
 def _check_target_keys(targets: list[Target], desired: DesiredState, live: LiveState) -> None:
-    """A targeted key that is neither in the config nor in the account is a typo, not "no changes"."""
+    """A targeted key that is neither in the config nor in the account is a typo, not "no changes". A
+    policy's keys are what it decides about (orders that come and go), so they are not checked."""
     for target in targets:
-        if target.key is None or KINDS[target.kind].singleton:
+        if target.key is None or target.decides:
             continue
         kind = KINDS[target.kind]
         known = {kind.key_of(e) for e in desired.entries.get(target.kind, [])}
@@ -182,7 +218,7 @@ def plan_from_account(
 ) -> Plan:
     targets = list(targets)
     with few_collections():
-        live = fetch_live(api, kinds_in_scope(desired, targets), desired)
+        live = fetch_live(api, [*kinds_in_scope(desired, targets), *policies_in_scope(desired, targets)], desired)
         notes = confirm_with_api(api, desired, live, targets)
         plan = make_plan(desired, live, targets, fingerprints)
     return replace(plan, notes=(*notes, *plan.notes)) if notes else plan
@@ -203,20 +239,22 @@ def apply_lock(desired: DesiredState, paths: Sequence[str], timeout: float = 0.0
 
 
 def config_warnings(desired: DesiredState) -> list[str]:
-    """What `validate` warns about (file:line, words): port-out rules that match everything or never apply."""
-    policy = next(iter(desired.entries.get("portout_policy") or ()), None)
-    source = desired.sources.get(("portout_policy", POLICY_KEY))
-    if not isinstance(policy, PortoutPolicy) or source is None:
-        return []
-    return [f"{source.file}:{Source(source.file, ('portout_policy', 'rules', i), source.doc).line or '?'}: {note}"
-            for i, note in policy_notes(policy)]
+    """What `validate` warns about (file:line, words): each policy's `warnings` (port-out rules that match
+    everything or never apply)."""
+    found = []
+    for name, section in desired.policies.items():
+        source = desired.policy_sources[name]
+        for where, note in POLICIES[name].warnings(section):
+            found.append(f"{source.file}:{Source(source.file, (name, *where), source.doc).line or '?'}: {note}")
+    return found
 
 
 def check_plan(plan: Plan, desired: DesiredState, force: bool = False, allow_release: bool = False,
                max_authorizations: int | None = None) -> None:
-    """`max_authorizations` (a flag) overrides the policy's own cap on port-out authorizations per run."""
-    policy = next(iter(desired.entries.get("portout_policy") or ()), None)
-    cap = max_authorizations if max_authorizations is not None else getattr(policy, "max_authorizations", None)
+    """`max_authorizations` (a flag) overrides the policies' own cap on irreversible changes (port-out
+    authorizations) per run."""
+    caps = [POLICIES[name].irreversible_cap(section) for name, section in desired.policies.items()]
+    cap = max_authorizations if max_authorizations is not None else min((c for c in caps if c is not None), default=None)
     check_safety(plan, desired.settings.safety.limits(), force, allow_release, cap)
 
 
@@ -230,7 +268,7 @@ def apply_plan(
     in flight."""
     if fingerprints is None:
         return apply(api, plan, on_progress=on_progress, stop=stop)
-    writes = {(c.kind, c.key): c for c in plan.changes if c.after is not None and KINDS[c.kind].fingerprinted}
+    writes = {(c.kind, c.key): c for c in plan.changes if c.after is not None and _write_only(c.kind)}
     replaced = {(c.kind, c.key): str(c.live_id) for c in plan.changes
                 if c.action is Action.CREATE_BEFORE_DELETE and c.live_id}
 
@@ -254,8 +292,13 @@ def apply_plan(
     return apply(api, plan, on_progress=on_progress, on_created=created, on_done=done, stop=stop)
 
 
+def _write_only(kind: str) -> frozenset[str]:
+    """A kind's fingerprinted fields; none for a policy's changes."""
+    return KINDS[kind].fingerprinted if kind in KINDS else frozenset()
+
+
 def _sets_write_only(change: Change) -> bool:
-    return bool({f.path.split(".")[0] for f in change.fields} & KINDS[change.kind].fingerprinted)
+    return bool({f.path.split(".")[0] for f in change.fields} & _write_only(change.kind))
 
 
 def _remember(fingerprints: Fingerprints, change: Change, live_id: str) -> None:

@@ -1,5 +1,6 @@
 """The two states the engine compares, as plain data: what the config asks for (DesiredState, built by
-config.py) and what the account holds (LiveState of LiveResources, read by the kinds' `fetch`).
+config.py) and what the account holds (LiveState of LiveResources, read by the kinds' and the policies'
+`fetch`).
 
 Neither the differ nor the kinds own these: config, pipeline, diff, export and the kinds all import them
 from here, and this module imports nothing of theirs at run time.
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from reconciler.config import ReconcilerSettings
     from reconciler.kinds.base import Entry
     from reconciler.yamlio import Document
@@ -29,9 +32,10 @@ class LiveResource:
 
 @dataclass
 class LiveState:
-    """The account as fetched: owned resources per kind."""
+    """The account as fetched: owned resources per kind, and what each policy read (policies/)."""
 
     resources: dict[str, list[LiveResource]] = field(default_factory=dict)
+    policies: dict[str, list[LiveResource]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {name: len(items) for name, items in self.resources.items()}
@@ -56,18 +60,22 @@ class Source:
 
 @dataclass(kw_only=True)
 class DesiredState:
-    """What the config asks for: entries per kind (in file order), where each came from, and settings.
-    `secrets` holds every sensitive value the entries carry, so that output can be checked for them."""
+    """What the config asks for: entries per kind (in file order), where each came from, the section of
+    each policy the config sets (policies/) and where, and settings. `secrets` holds every sensitive value
+    the entries carry, so that output can be checked for them."""
 
     settings: ReconcilerSettings
     entries: dict[str, list[Entry]] = field(default_factory=dict)
     sources: dict[tuple[str, str], Source] = field(default_factory=dict)
+    policies: dict[str, BaseModel] = field(default_factory=dict)
+    policy_sources: dict[str, Source] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     state_path: Path | None = None  # see state.py; None: nothing in this config needs it
     secrets: set[str] = field(default_factory=set)
 
     def count(self) -> int:
-        return sum(len(v) for v in self.entries.values())
+        """Entries and policies set (what `validate` counts)."""
+        return sum(len(v) for v in self.entries.values()) + len(self.policies)
 
     def secret_values(self) -> set[str]:
         return set(self.secrets)

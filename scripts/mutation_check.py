@@ -73,10 +73,10 @@ MUTATIONS = (
     Mutation("replace-deletes-before-dependants-move", "reconciler/order.py",
              "            first.append(Step(change, Op.CREATE))\n            last.append(Step(change, Op.DELETE))",
              "            first.append(Step(change, Op.CREATE))\n            first.append(Step(change, Op.DELETE))"),
-    Mutation("reject-loses-to-authorize", "reconciler/kinds/portout_rules.py",
+    Mutation("reject-loses-to-authorize", "reconciler/policies/portout_rules.py",
              "    if rejecting:\n",
              "    if rejecting and not any(o.rule is not None and o.rule.action == 'authorize' for o in per_number.values()):\n"),
-    Mutation("reject-loses-to-manual", "reconciler/kinds/portout_rules.py",
+    Mutation("reject-loses-to-manual", "reconciler/policies/portout_rules.py",
              "    if rejecting:\n",
              "    if rejecting and not any(o.rule is None or o.rule.action == 'manual' for o in per_number.values()):\n"),
 )

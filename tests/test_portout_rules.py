@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from reconciler.kinds.portout_rules import Match
+from reconciler.policies.portout_rules import Match
 
 
 @pytest.mark.parametrize(

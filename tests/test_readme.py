@@ -10,11 +10,12 @@ import yaml_rs
 from support import ROOT, Account
 
 from reconciler.kinds import KINDS
+from reconciler.policies import POLICIES
 from reconciler.sandbox import Sandbox
 
 BLOCK = re.compile(r"```yaml\n(.*?)```", re.S)
 REFERENCE = re.compile(r"\$\{(env|file):([^}]+)\}")
-TOP_LEVEL = {*KINDS, "reconciler"}
+TOP_LEVEL = {*KINDS, *POLICIES, "reconciler"}
 
 
 def config_examples() -> list[str]:
@@ -22,7 +23,7 @@ def config_examples() -> list[str]:
     return [b for b in blocks if isinstance(yaml_rs.loads(b), dict) and set(yaml_rs.loads(b)) <= TOP_LEVEL]
 
 
-def test_the_readme_shows_an_example_of_every_kind() -> None:
+def test_the_readme_shows_an_example_of_every_kind_and_policy() -> None:
     shown = {key for block in config_examples() for key in yaml_rs.loads(block)}
     assert shown == TOP_LEVEL
 

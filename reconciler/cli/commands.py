@@ -37,13 +37,14 @@ if TYPE_CHECKING:
 
 
 def exportable() -> list[str]:
+    """Every kind (a policy lives only in git: there is nothing of it to export)."""
     from reconciler.kinds import KINDS
 
-    return [name for name, kind in KINDS.items() if kind.exportable]
+    return list(KINDS)
 
 
 class KindChoice(click.Choice):
-    """The exportable kinds, read from the registry only when `export` parses or shows its options."""
+    """The kinds, read from the registry only when `export` parses or shows its options."""
 
     def __init__(self) -> None:
         super().__init__([])

@@ -34,9 +34,6 @@ if TYPE_CHECKING:
     from reconciler.state import Fingerprints
 
 COMMANDS = ("validate", "plan", "apply", "drift")
-# Answers to pending port-outs follow the reviewed policy in the config; each run's answers differ (new
-# requests arrive), so they are applied without a reviewed checksum, and only when nothing else is targeted.
-ANSWERS = "portout_policy"
 
 
 @dataclass
@@ -115,7 +112,10 @@ def _run(settings: CliSettings, ctx: ActionsContext, command: str, config: tuple
         elif command == "plan":
             _refusal_noted(outcome, the_plan, lambda: pipeline.check_plan(the_plan, desired, force, allow_release=True), label, ctx)
         else:
-            answers_only = bool(parsed) and all(t.kind == ANSWERS for t in parsed)
+            # A policy's answers (to pending port-outs) follow the reviewed policy in the config; each run's
+            # answers differ (new requests arrive), so they are applied without a reviewed checksum, and only
+            # when nothing but policies is targeted.
+            answers_only = bool(parsed) and all(t.decides for t in parsed)
             _apply(client, ctx, outcome, the_plan, None if answers_only else expect or "", label,
                    lambda: pipeline.check_plan(the_plan, desired, force, allow_release), fingerprints)
 

@@ -1,5 +1,6 @@
 """The registry of resource kinds: one entry per kind, in no particular order (order.py sorts by
-dependencies). A new kind is a module in this package and one line here."""
+dependencies). A new kind is a module in this package and one line here. Policies, which decide rather
+than exist (the port-out policy), have their own registry in policies/__init__.py."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from reconciler.kinds.billing_groups import BillingGroups
 from reconciler.kinds.integration_secrets import IntegrationSecrets
 from reconciler.kinds.mobile_phone_numbers import MobilePhoneNumbers
 from reconciler.kinds.phone_numbers import PhoneNumbers
-from reconciler.kinds.portout_policy import PortoutPolicyKind
 from reconciler.kinds.sso_providers import SsoProviders
 from reconciler.states import LiveResource
 
@@ -24,7 +24,6 @@ KINDS: dict[str, Kind] = {
         PhoneNumbers(),
         MobilePhoneNumbers(),
         IntegrationSecrets(),
-        PortoutPolicyKind(),
     )
 }
 

@@ -124,9 +124,6 @@ class Kind:
     replace_action: ClassVar[Action] = Action.CREATE_BEFORE_DELETE
     replace_reason: ClassVar[str] = ""
     prunable: ClassVar[bool] = True
-    singleton: ClassVar[bool] = False  # the config holds one mapping, not a list (the port-out policy)
-    exportable: ClassVar[bool] = True  # False: nothing in the account to export (a policy lives only in git)
-    thresholds: ClassVar[bool] = True  # the share-of-live-resources safety limits apply to this kind
     # Values most exported entries share, written once under `defaults:` when every entry sets them.
     export_defaults: ClassVar[dict[str, Any]] = {}
 

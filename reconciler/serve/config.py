@@ -36,7 +36,7 @@ class LiveConfig:
 
     def _load(self) -> DesiredState:
         desired = pipeline.load_desired(self.paths)
-        if not desired.entries.get(POLICY):
+        if POLICY not in desired.policies:
             raise ReconcilerError(f"the config in {', '.join(self.paths) or '.'} has no portout_policy",
                                   "Add a `portout_policy:` (see examples/config/portouts.yaml); `serve` answers "
                                   "port-outs with it.")

@@ -51,7 +51,7 @@ class Trigger:
 
 
 def key_of(order: dict[str, Any]) -> str:
-    """The order's key in a plan: what the portal and support call it (see kinds/portout_policy.py)."""
+    """The order's key in a plan: what the portal and support call it (see policies/portout.py)."""
     return str(order.get("support_key") or order["id"])
 
 
@@ -153,7 +153,7 @@ class Decider:
 
     def _rule(self, change: Change) -> str | None:
         """The policy rule named in the change's reason (the rule that decided)."""
-        policy = self.config.current().entries[POLICY][0]
+        policy = self.config.current().policies[POLICY]
         reason = change.reason or ""
         return next((rule.name for rule in getattr(policy, "rules", []) if rule.name in reason), None)
 

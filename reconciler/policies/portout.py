@@ -1,12 +1,13 @@
-"""The port-out policy kind: reads the account's port-out orders, turns the rules' decisions
-(kinds/portout_rules.py, pure) into answers and items for a person, and sends the answers.
+"""The port-out policy: reads the account's port-out orders, turns the rules' decisions
+(policies/portout_rules.py, pure) into answers and items for a person, and sends the answers.
 
 Another carrier may ask for any number at any time; an order nobody answers is authorized automatically
 after a deadline (the guide says 24 or 48 hours from its creation; the policy counts 24 unless told 48),
 and the number leaves the account. Authorize and reject are changes (`PATCH
-/portouts/{id}/{authorized|rejected-pending}` with a reason, and a comment when the rule has one); an
-authorization is irreversible once the number ports. Everything the policy cannot decide safely waits for
-a person (an `Attention`, which keeps `drift` exiting 2): orders no rule decides, orders a rule cannot be
+/portouts/{id}/{authorized|rejected-pending}` with a reason, and a comment when the rule has one), keyed
+by the order's support key; an authorization is irreversible once the number ports, and
+`max_authorizations` caps how many one run sends. Everything the policy cannot decide safely waits for a
+person (an `Attention`, which keeps `drift` exiting 2): orders no rule decides, orders a rule cannot be
 evaluated on, orders whose eligible rejection codes leave out the rule's code, and authorized orders,
 not yet ported, that the policy would have rejected.
 
@@ -27,48 +28,35 @@ from typing import Any
 from reconciler import portouts
 from reconciler.api import Api
 from reconciler.errors import PartialFailure, ReconcilerError, UnprocessableError
-from reconciler.kinds import portout_rules as rules
-from reconciler.kinds.base import ApplyContext, DiffContext, Entry, Kind, KindDiff
-from reconciler.kinds.portout_rules import PortoutPolicy
+from reconciler.kinds.base import ApplyContext
 from reconciler.plan import Action, Attention, Change, FieldChange, Step
+from reconciler.policies import portout_rules as rules
+from reconciler.policies.base import Decisions, Policy, Where
+from reconciler.policies.portout_rules import PortoutPolicy
 from reconciler.states import LiveResource
 
-POLICY_KEY = "policy"
 STATUS_FOR = {"authorize": "authorized", "reject": "rejected-pending"}
 IN_WORDS = {"authorize": "authorize (irreversible once the numbers port)", "reject": "reject"}
-TAG_READ = "tag:"  # in `reads`: a tag some rule matches on
 LOOKUPS_UP_TO = 20  # numbers on orders looked up one by one; beyond, each rule tag's numbers are listed
 MOBILE_PATH = "/v2/mobile_phone_numbers"  # no number or tag filter: listed whole when a rule reads tags
 
 
-class PortoutPolicyKind(Kind):
+class PortoutAnswers(Policy[PortoutPolicy]):
     name = "portout_policy"
     title = "port-out"
     model = PortoutPolicy
-    key_field = "deadline_hours"  # unused: the policy is a single mapping (key_of)
-    path = portouts.PATH
-    singleton = True
-    prunable = False
-    exportable = False
-    thresholds = False  # answering many orders is the policy working; authorizations have their own cap
-
-    def key_of(self, entry: Entry) -> str:
-        return POLICY_KEY
 
     # --- reading: pending and authorized orders, the tags of their numbers, eligible rejection codes ---
 
-    def reads(self, entries: list[Entry]) -> frozenset[str]:
-        """`tag:NAME` for each tag a rule matches on: only those are looked up in the account."""
-        found = [rule for entry in entries if isinstance(entry, PortoutPolicy) for rule in entry.rules]
-        return frozenset(f"{TAG_READ}{tag}" for rule in found for tag in rule.conditions.tags or ())
-
-    def fetch(self, api: Api, fields: frozenset[str] = frozenset()) -> list[LiveResource]:
+    def fetch(self, api: Api, section: PortoutPolicy) -> list[LiveResource]:
+        """Pending orders and authorized ones not yet ported; of their numbers, only the tags some rule
+        matches on are looked up in the account."""
         checked = datetime.now(timezone.utc).isoformat()
         pending, note = portouts.snapshot(api, {"status": "pending"})
         authorized = portouts.list_portouts(api, {"status": "authorized"})  # not ported yet
         orders = [*pending, *(o for o in authorized if str(o.get("id")) not in {str(p["id"]) for p in pending})]
         numbers = sorted({str(n) for raw in orders for n in raw.get("phone_numbers") or []})
-        wanted = {f.removeprefix(TAG_READ) for f in fields if f.startswith(TAG_READ)}
+        wanted = {tag for rule in section.rules for tag in rule.conditions.tags or ()}
         tags = _tags(api, numbers, wanted)
         found = []
         for raw in orders:
@@ -82,21 +70,31 @@ class PortoutPolicyKind(Kind):
 
     # --- deciding --------------------------------------------------------------------------------------
 
-    def diff(self, entries: list[Entry], live: list[LiveResource], prune: bool, ctx: DiffContext) -> KindDiff:
-        result = KindDiff()
-        policy = entries[0] if entries else None
-        if not isinstance(policy, PortoutPolicy):
-            return result
-        result.notes.extend(note for _, note in policy_notes(policy))
+    def decide(self, section: PortoutPolicy, live: list[LiveResource]) -> Decisions:
+        result = Decisions()
+        result.notes.extend(note for _, note in self.warnings(section))
         result.notes.extend(sorted({str(o.attrs["listing_note"]) for o in live if o.attrs.get("listing_note")}))
         for order in sorted(live, key=lambda r: r.created_at):
             if order.attrs.get("status") == "pending":
-                self._decide(policy, order, result)
+                self._decide(section, order, result)
             else:
-                self._look_back(policy, order, result)
+                self._look_back(section, order, result)
         return result
 
-    def _decide(self, policy: PortoutPolicy, order: LiveResource, result: KindDiff) -> None:
+    def warnings(self, section: PortoutPolicy) -> list[tuple[Where, str]]:
+        """Rules that match every number, and reject rules an earlier authorize rule always wins over."""
+        notes: list[tuple[Where, str]] = [
+            (("rules", i), f"warning: port-out rule {r.name!r} matches every number (`any: true`): it {r.action}s "
+                           "every number no earlier rule decides") for i, r in enumerate(section.rules) if r.conditions.any]
+        notes.extend((("rules", i), f"warning: port-out rule {early.name!r} (authorize) matches every number that rule "
+                                    f"{late.name!r} (reject) matches, so {late.name!r} never applies; put the reject rule first")
+                     for i, early, late in rules.shadowed(section.rules))
+        return notes
+
+    def irreversible_cap(self, section: PortoutPolicy) -> int:
+        return section.max_authorizations
+
+    def _decide(self, policy: PortoutPolicy, order: LiveResource, result: Decisions) -> None:
         decision = rules.decide(policy.rules, order.attrs["number_tags"], order.attrs)
         deadline = rules.deadline(order.attrs, policy.deadline_hours)
         facts = _facts(order.attrs, deadline)
@@ -115,7 +113,7 @@ class PortoutPolicyKind(Kind):
                                      f"{IN_WORDS[decision.action]}: {decision.why}; {facts}", order.id,
                                      irreversible=decision.action == "authorize"))
 
-    def _look_back(self, policy: PortoutPolicy, order: LiveResource, result: KindDiff) -> None:
+    def _look_back(self, policy: PortoutPolicy, order: LiveResource, result: Decisions) -> None:
         """An authorized order, not yet ported, that the policy would have rejected: there is still time."""
         decision = rules.decide(policy.rules, order.attrs["number_tags"], order.attrs)
         if decision.action != "reject":
@@ -129,7 +127,7 @@ class PortoutPolicyKind(Kind):
 
     # --- applying ----------------------------------------------------------------------------------------
 
-    def apply_steps(self, api: Api, steps: list[Step], ctx: ApplyContext) -> None:
+    def apply(self, api: Api, steps: list[Step], ctx: ApplyContext) -> None:
         """Answer order by order, rejections first, closest deadline first; go on after a failure."""
         failures: list[tuple[Change, str]] = []
         cause: ReconcilerError | None = None
@@ -170,16 +168,6 @@ def answer(api: Api, change: Change) -> None:
         raise ReconcilerError(f"port-out {change.key}: {problem}")
     if after.get("comment"):
         portouts.add_comment(api, portout_id, after["comment"])
-
-
-def policy_notes(policy: PortoutPolicy) -> list[tuple[int, str]]:
-    """Warnings about the rules, each with the index of the rule it concerns."""
-    notes = [(i, f"warning: port-out rule {r.name!r} matches every number (`any: true`): it {r.action}s "
-                 "every number no earlier rule decides") for i, r in enumerate(policy.rules) if r.conditions.any]
-    notes.extend((i, f"warning: port-out rule {early.name!r} (authorize) matches every number that rule {late.name!r} "
-                     f"(reject) matches, so {late.name!r} never applies; put the reject rule first")
-                 for i, early, late in rules.shadowed(policy.rules))
-    return notes
 
 
 def _action(change: Change) -> str:

@@ -7,6 +7,9 @@ unknown for it stops the search and sends the number to a person, so that a late
 what an earlier one could not rule out. The order as a whole is rejected when any number is under a
 `reject` rule, left to a person when any number is `manual`, and authorized only when every number is
 allowed to go.
+
+Used by the port-out policy (policies/portout.py), which does the reading and the answering; the mutation
+check (scripts/mutation_check.py) breaks the reject-wins rule here.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from reconciler.kinds.base import Entry
 from reconciler.kinds.owned_numbers import is_e164
 
 GUIDE_WINDOW_HOURS = 48  # the guide: an unanswered order is authorized after 24 or 48 hours
@@ -153,7 +155,11 @@ class Rule(BaseModel):
         return self.match
 
 
-class PortoutPolicy(Entry):
+class PortoutPolicy(BaseModel):
+    # The `portout_policy:` section: one mapping, not a list of entries (a docstring would become the
+    # section's description in the JSON Schema).
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     deadline_hours: float = Field(
         default=DEFAULT_DEADLINE_HOURS, gt=0, le=GUIDE_WINDOW_HOURS, allow_inf_nan=False,
         description="Hours from creation after which an unanswered port-out is authorized automatically "
