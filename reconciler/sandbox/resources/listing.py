@@ -22,8 +22,9 @@ from ..encoding import Fragment, Fragments, dumps
 from ..store import Record, State
 
 CAPACITY = 16
-# Rows whose encoded view is kept, per view: the 2,000 numbers of a typical account many times over,
-# and at most some 10 MB of JSON for an account of 100,000 (the oldest entries go first).
+# Rows whose encoded view is kept, per view: a typical account's numbers many times over, and for an
+# account of 100,000 about 10 MB a view (38 MB once all four phone-number lists are read end to end);
+# the oldest entries go first.
 RENDERED_CAPACITY = 10_000
 Context = TypeVar("Context", bound=Hashable)
 
