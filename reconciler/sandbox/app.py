@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 
+from .encoding import encode
 from .errors import ApiError, ErrorItem, envelope, unexpected
 from .limits import FaultInjector, PageSizePolicy, RateLimiter
 from .resources import Call, Collection, Handler, SandboxSettings, build_collections
@@ -149,10 +150,8 @@ class Sandbox:
         except Exception:  # a sandbox bug must still answer like a server, not kill the connection
             log.exception("sandbox handler failed for %s %s", method, raw_path)
             outcome = self._error(None, unexpected(500))
-        # A handler answering 204 returns None: no body, so no content type either. Bodies are trees built
-        # for this answer (never cyclic), so the encoder skips its cycle check: a fifth of a list page's cost.
-        payload = b"" if outcome.body is None else json.dumps(outcome.body, separators=(",", ":"),
-                                                              check_circular=False).encode()
+        # A handler answering 204 returns None: no body, so no content type either.
+        payload = b"" if outcome.body is None else encode(outcome.body)
         response_headers = {**({"content-type": "application/json"} if payload else {}), **outcome.headers}
         self._record(RecordedRequest(method, raw_path, list(query), outcome.status,
                                      outcome.op.operation_id if outcome.op else None))

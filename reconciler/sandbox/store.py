@@ -10,8 +10,9 @@ can hold it around a whole handler while tests mutate state directly from anothe
     sandbox.state.mark_in_use("addresses", id, by="phone_numbers/+13125550001")
 
 Stored records are never changed in place: every change stores a new object. That is what lets
-`peek`, `ids` and the renderers read them without copying, which a 100,000 number account needs
-(`get` and `all` still return deep copies). Alongside the records the state keeps indexes that are
+`peek`, `peek_many`, `ids` and the renderers read them without copying, which a 100,000 number
+account needs (`get` and `all` still return deep copies), and what keeps a list's cached view of a
+record valid exactly as long as that object is the one stored (resources/listing.py). Alongside the records the state keeps indexes that are
 updated with each change: the insertion order (`ids`), a per-collection version (`version`)
 caches can key on, unique fields (`lookup`, e.g. a phone number's E.164 string), and who
 references whom (`users_of`, from each collection's declared references).
@@ -139,6 +140,12 @@ class State:
         with self.lock:
             return self._collection(collection).get(ident)
 
+    def peek_many(self, collection: str, ids: Iterable[str]) -> list[Record]:
+        """The stored records of `ids` (those that exist), in that order, under one lock: a list page."""
+        with self.lock:
+            records = self._collection(collection)
+            return [record for record in map(records.get, ids) if record is not None]
+
     def all(self, collection: str) -> list[Record]:
         with self.lock:
             return copy.deepcopy(list(self._collection(collection).values()))
@@ -182,10 +189,16 @@ class State:
             self._store(collection, ident, stored)
             return copy.deepcopy(stored) if copy_record else stored
 
-    def replace(self, collection: str, ident: str, record: Record) -> Record:
+    def replace(self, collection: str, ident: str, record: Record, *, copy_record: bool = True) -> Record:
+        """Store `record` in place of the current one. `copy_record=False` hands the object over, as for
+        `insert`: a handler that built it for this change gets the stored object back, and a view cached
+        from it stays valid until the next change."""
         with self.lock:
             if ident not in self._collection(collection):
                 raise StateError(f"no {collection} record {ident!r}")
+            if not copy_record:
+                self._store(collection, ident, record)
+                return record
             self._store(collection, ident, copy.deepcopy(record))
             return copy.deepcopy(record)
 
@@ -346,7 +359,7 @@ class State:
     def _flush(self, entries: list[JournalEntry]) -> None:
         if self._file is None or not entries:
             return
-        total = sum(len(records) for records in self._records.values())
+        total = sum(map(len, self._records.values()))
         if self._file.should_compact(total, len(entries)):
             self._write_snapshot()
         else:
@@ -354,7 +367,7 @@ class State:
 
     def _write_snapshot(self) -> None:
         assert self._file is not None
-        total = sum(len(records) for records in self._records.values())
+        total = sum(map(len, self._records.values()))
         self._file.write_snapshot(self.snapshot(), pretty=total <= self._file.journal_threshold)
 
     def _load(self) -> bool:

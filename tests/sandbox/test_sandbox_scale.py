@@ -11,7 +11,6 @@ from typing import Any, Iterator
 import pytest
 
 from reconciler.sandbox import Sandbox, generate_account
-from reconciler.sandbox.resources import phone_number_records
 from reconciler.sandbox.store import State
 
 AUTH = {"Authorization": "Bearer sandbox-key"}
@@ -28,22 +27,31 @@ def large() -> Iterator[Sandbox]:
 
 
 class Reads:
-    """Counts `State.peek` calls and detailed renders while installed."""
+    """Counts stored records read (`State.peek`, and each record `State.peek_many` returns) and detailed
+    views built (not taken from the cache) while installed."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> None:
         self.peeks = self.renders = 0
-        peek, detailed = State.peek, phone_number_records.detailed
+        peek, peek_many = State.peek, State.peek_many
+        view = sandbox.collections["phone_numbers"].as_detailed  # type: ignore[attr-defined]
+        detailed = view.render
 
         def counting_peek(state: State, collection: str, ident: str) -> Any:
             self.peeks += 1
             return peek(state, collection, ident)
+
+        def counting_peek_many(state: State, collection: str, ids: Any) -> Any:
+            records = peek_many(state, collection, ids)
+            self.peeks += len(records)
+            return records
 
         def counting_detailed(record: Any, now: str) -> Any:
             self.renders += 1
             return detailed(record, now)
 
         monkeypatch.setattr(State, "peek", counting_peek)
-        monkeypatch.setattr(phone_number_records, "detailed", counting_detailed)
+        monkeypatch.setattr(State, "peek_many", counting_peek_many)
+        monkeypatch.setattr(view, "render", counting_detailed)
 
     def reset(self) -> None:
         self.peeks = self.renders = 0
@@ -68,7 +76,7 @@ def test_all_400_pages_hold_every_number_once(large: Sandbox) -> None:
 
 def test_a_page_reads_only_its_own_records(large: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     get(large, "/phone_numbers", **{"page[size]": 250})  # the order is computed once
-    reads = Reads(monkeypatch)
+    reads = Reads(monkeypatch, large)
     get(large, "/phone_numbers", **{"page[size]": 250, "page[number]": 321})
     assert reads.renders == 250 and reads.peeks <= 260
 
@@ -82,8 +90,26 @@ def test_a_page_reads_only_its_own_records(large: Sandbox, monkeypatch: pytest.M
     assert page["meta"]["total_results"] == SIZE
 
 
+def test_a_page_read_again_builds_only_the_rows_that_changed(large: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = get(large, "/phone_numbers", **{"page[size]": 250, "page[number]": 17, "filter[status]": "active"})
+    reads = Reads(monkeypatch, large)
+    assert get(large, "/phone_numbers", **{"page[size]": 250, "page[number]": 17, "filter[status]": "active"}) == before
+    assert reads.renders == 0
+
+    ident = before["data"][100]["id"]
+    response = large.handle("PATCH", f"/v2/phone_numbers/{ident}", [], {**AUTH, "content-type": "application/json"},
+                            b'{"customer_reference": "re-read"}')
+    assert response.status == 200
+    reads.reset()
+    after = get(large, "/phone_numbers", **{"page[size]": 250, "page[number]": 17, "filter[status]": "active"})
+    assert after["data"][100]["customer_reference"] == "re-read"
+    assert [row for i, row in enumerate(after["data"]) if i != 100] == [
+        row for i, row in enumerate(before["data"]) if i != 100]
+    assert reads.renders == 0  # the PATCH answer's own view is the one the page reuses
+
+
 def test_a_filtered_listing_scans_once_then_pages_cheaply(large: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
-    reads = Reads(monkeypatch)
+    reads = Reads(monkeypatch, large)
     first = get(large, "/phone_numbers", **{"page[size]": 250, "filter[tag]": "support"})
     assert reads.peeks >= SIZE  # one scan of the account
     total = first["meta"]["total_results"]
@@ -96,7 +122,7 @@ def test_a_filtered_listing_scans_once_then_pages_cheaply(large: Sandbox, monkey
 
 def test_lookups_by_number_and_usage_do_not_scan(large: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     address = large.state.all("addresses")[0]["id"]
-    reads = Reads(monkeypatch)
+    reads = Reads(monkeypatch, large)
     users = large.state.users_of("addresses", address)
     assert len(users) > 1_000 and reads.peeks == 0
     response = large.handle("DELETE", f"/v2/addresses/{address}", [], AUTH, b"")

@@ -21,7 +21,7 @@ from ..errors import ApiError, ErrorItem, bad_value, not_found
 from ..store import Record, State
 from . import phone_number_records as pn
 from .base import Call, Collection, Handler, Reply, paginate, pick
-from .listing import Views, newest_first
+from .listing import Rendered, Views, newest_first
 
 MAX_PAGE_SIZE = 250
 GROUPS: dict[str, dict[str, Any]] = {
@@ -53,6 +53,9 @@ class MobilePhoneNumbers(Collection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.views = Views()
+        # Each list's encoded rows, reused while a number's stored record stays the same (listing.py).
+        self.as_listed: Rendered[None] = Rendered(lambda record, _: listed(record))
+        self.as_messaging: Rendered[str] = Rendered(messaging)
 
     def routes(self) -> dict[tuple[str, str], Handler]:
         return {
@@ -82,7 +85,7 @@ class MobilePhoneNumbers(Collection):
         return state.insert(self.name, record, copy_record=False)
 
     def render(self, state: State, record: Record) -> dict[str, Any]:
-        return {k: v for k, v in record.items() if k not in MESSAGING_ONLY}
+        return listed(record)
 
     def fetch(self, call: Call, *, by_number: bool = False) -> Record:
         ident = call.params[self.id_param]
@@ -105,8 +108,7 @@ class MobilePhoneNumbers(Collection):
             raise bad_value(f"The 'page[size]' parameter must be less than or equal to {MAX_PAGE_SIZE}.",
                             parameter="page[size]")
         rows, meta = paginate(self._ordered(call.state), {"page": page})
-        return 200, {"data": [self.render(call.state, call.state.peek(self.name, i) or {}) for i in rows],
-                     "meta": meta}
+        return 200, {"data": self.as_listed.many(call.state.peek_many(self.name, rows), None), "meta": meta}
 
     def patch(self, call: Call) -> Reply:
         record = self.fetch(call)
@@ -128,11 +130,16 @@ class MobilePhoneNumbers(Collection):
 
     def list_messaging(self, call: Call) -> Reply:
         rows, meta = paginate(self._ordered(call.state), call.query)
-        org = call.state.organization_id
-        return 200, {"data": [messaging(call.state.peek(self.name, i) or {}, org) for i in rows], "meta": meta}
+        records = call.state.peek_many(self.name, rows)
+        return 200, {"data": self.as_messaging.many(records, call.state.organization_id), "meta": meta}
 
     def get_messaging(self, call: Call) -> Reply:
-        return 200, {"data": messaging(self.fetch(call, by_number=True), call.state.organization_id)}
+        return 200, {"data": self.as_messaging.one(self.fetch(call, by_number=True), call.state.organization_id)}
+
+
+def listed(record: Record) -> dict[str, Any]:
+    """MobilePhoneNumber: the stored record without the fields only the messaging views show."""
+    return {k: v for k, v in record.items() if k not in MESSAGING_ONLY}
 
 
 def messaging(record: Record, organization_id: str) -> dict[str, Any]:

@@ -18,7 +18,9 @@ non-nullable fields are left out rather than sent as null. Derived when not stor
 `country_iso_alpha2` and `phone_number_type` from the E.164 prefix, `purchased_at` from
 `created_at`, `activated_at` from `created_at` for numbers that were activated, `emergency_status`
 from `emergency_enabled`. An emergency activation through `enable_emergency` reads `provisioning`
-until its `_emergency_ready_at` time has passed, then `active`.
+until its `_emergency_ready_at` time has passed, then `active`. That is the only thing a view reads
+from the clock: the lists keep each number's encoded view while its record and emergency status stay
+the same (`Rendered` in listing.py).
 
 Only `active` numbers can be changed or deleted (`inactive_problem`), the rule the jobs apply per
 number too.

@@ -31,7 +31,7 @@ from ..store import Record, State, timestamp
 from . import phone_number_filters as filters
 from . import phone_number_records as pn
 from .base import Call, Collection, Handler, Reply, paginate, pick
-from .listing import Views
+from .listing import Rendered, Views
 
 UPDATABLE = ("address_id", "billing_group_id", "connection_id", "customer_reference", "external_pin",
              "hd_voice_enabled", "tags")
@@ -81,6 +81,11 @@ class PhoneNumbers(Collection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.views = Views()
+        # Each view's encoded rows, reused while a number's stored record stays the same (listing.py).
+        self.as_detailed = Rendered(pn.detailed, pn.emergency_status)
+        self.as_slim = Rendered(pn.slim, pn.emergency_status)
+        self.as_voice = Rendered(pn.voice, pn.emergency_status)
+        self.as_messaging: Rendered[str] = Rendered(pn.messaging)
 
     def routes(self) -> dict[tuple[str, str], Handler]:
         return {
@@ -126,7 +131,7 @@ class PhoneNumbers(Collection):
         return record
 
     def _store(self, state: State, record: Record, changes: Mapping[str, Any]) -> Record:
-        return state.replace(self.name, record["id"], pn.changed(record, changes, state.now()))
+        return state.replace(self.name, record["id"], pn.changed(record, changes, state.now()), copy_record=False)
 
     # -- lists ---------------------------------------------------------------------------
     def _page(self, call: Call, wanted: Mapping[str, Any], sort: str | None, view: str, **status: Any) -> tuple[
@@ -134,8 +139,7 @@ class PhoneNumbers(Collection):
         tests = filters.predicates(wanted, **status)
         ids = filters.ordered(call.state, self.views, tests, sort, {"view": view, "filter": wanted, "sort": sort})
         rows, meta = paginate(ids, call.query)
-        peek = call.state.peek
-        return [peek(self.name, i) or {} for i in rows], meta
+        return call.state.peek_many(self.name, rows), meta
 
     def _sort(self, call: Call) -> str | None:
         return str(call.query["sort"]) if "sort" in call.given else None
@@ -143,7 +147,7 @@ class PhoneNumbers(Collection):
     def list_all(self, call: Call) -> Reply:
         rows, meta = self._page(call, call.query.get("filter") or {}, self._sort(call), "detailed")
         now = call.state.now()
-        return 200, {"data": [pn.detailed(r, now) for r in rows], "meta": meta}
+        return 200, {"data": self.as_detailed.many(rows, now), "meta": meta}
 
     def list_slim(self, call: Call) -> Reply:
         wanted = call.query.get("filter") or {}
@@ -155,12 +159,12 @@ class PhoneNumbers(Collection):
                             parameter="filter[voice.connection_name]")
         rows, meta = self._page(call, wanted, self._sort(call), "slim", status_aliases=SLIM_STATUS_ALIASES)
         now = call.state.now()
-        return 200, {"data": [pn.slim(r, now) for r in rows], "meta": meta}
+        return 200, {"data": self.as_slim.many(rows, now), "meta": meta}
 
     def list_voice(self, call: Call) -> Reply:
         rows, meta = self._page(call, call.query.get("filter") or {}, self._sort(call), "voice")
         now = call.state.now()
-        return 200, {"data": [pn.voice(r, now) for r in rows], "meta": meta}
+        return 200, {"data": self.as_voice.many(rows, now), "meta": meta}
 
     def list_messaging(self, call: Call) -> Reply:
         # This list declares each filter as a literal parameter name rather than one deepObject.
@@ -171,12 +175,12 @@ class PhoneNumbers(Collection):
         ids = filters.ordered(call.state, self.views, tests, sort, {"view": "messaging", "filter": wanted,
                                                                      "sort": sort})
         rows, meta = paginate(ids, call.query)
-        org = call.state.organization_id
-        return 200, {"data": [pn.messaging(call.state.peek(self.name, i) or {}, org) for i in rows], "meta": meta}
+        records = call.state.peek_many(self.name, rows)
+        return 200, {"data": self.as_messaging.many(records, call.state.organization_id), "meta": meta}
 
     # -- one number ----------------------------------------------------------------------
     def retrieve(self, call: Call) -> Reply:
-        return 200, {"data": pn.detailed(self.fetch(call), call.state.now())}
+        return 200, {"data": self.as_detailed.one(self.fetch(call), call.state.now())}
 
     def patch(self, call: Call) -> Reply:
         record = self.fetch(call)
@@ -184,7 +188,7 @@ class PhoneNumbers(Collection):
         changes = connection_changes(record, update_changes(pick(call.fields, UPDATABLE)))
         pn.check_references(call.state, changes)
         updated = self._store(call.state, record, changes)
-        return 200, {"data": pn.detailed(updated, call.state.now())}
+        return 200, {"data": self.as_detailed.one(updated, call.state.now())}
 
     def remove(self, call: Call) -> Reply:
         record = self.fetch(call)
@@ -195,7 +199,7 @@ class PhoneNumbers(Collection):
         return 200, {"data": pn.deleted(record, call.state.now())}
 
     def get_voice(self, call: Call) -> Reply:
-        return 200, {"data": pn.voice(self.fetch(call), call.state.now())}
+        return 200, {"data": self.as_voice.one(self.fetch(call), call.state.now())}
 
     def patch_voice(self, call: Call) -> Reply:
         record = self.fetch(call)
@@ -203,18 +207,18 @@ class PhoneNumbers(Collection):
         changes = pick(call.fields, pn.VOICE_SCALARS + tuple(pn.VOICE_GROUPS))
         check_voice(record, changes)
         updated = self._store(call.state, record, changes)
-        return 200, {"data": pn.voice(updated, call.state.now())}
+        return 200, {"data": self.as_voice.one(updated, call.state.now())}
 
     def get_messaging(self, call: Call) -> Reply:
         record = self.fetch(call, by_number=True)
-        return 200, {"data": pn.messaging(record, call.state.organization_id)}
+        return 200, {"data": self.as_messaging.one(record, call.state.organization_id)}
 
     def patch_messaging(self, call: Call) -> Reply:
         record = self.fetch(call, by_number=True)
         require_active(record)
         changes = messaging_changes(record, call.fields)
         updated = self._store(call.state, record, changes)
-        return 200, {"data": pn.messaging(updated, call.state.organization_id)}
+        return 200, {"data": self.as_messaging.one(updated, call.state.organization_id)}
 
     def enable_emergency(self, call: Call) -> Reply:
         record = self.fetch(call)
@@ -223,15 +227,15 @@ class PhoneNumbers(Collection):
         if not call.fields["emergency_enabled"]:
             changes = {"emergency_enabled": False, "emergency_address_id": None, "emergency_status": None,
                        "_emergency_ready_at": None}
-            return 200, {"data": pn.voice(self._store(call.state, record, changes), call.state.now())}
+            return 200, {"data": self.as_voice.one(self._store(call.state, record, changes), call.state.now())}
         address = str(call.fields["emergency_address_id"])
         pn.check_references(call.state, {"emergency_address_id": address})
         if record.get("emergency_enabled") and record.get("emergency_address_id") == address:
-            return 200, {"data": pn.voice(record, call.state.now())}
+            return 200, {"data": self.as_voice.one(record, call.state.now())}
         ready = call.state.now_datetime() + timedelta(seconds=self.settings.job_seconds)
         changes = {"emergency_enabled": True, "emergency_address_id": address, "emergency_status": "provisioning",
                    "_emergency_ready_at": timestamp(ready)}
-        return 202, {"data": pn.voice(self._store(call.state, record, changes), call.state.now())}
+        return 202, {"data": self.as_voice.one(self._store(call.state, record, changes), call.state.now())}
 
     def bundle_status_change(self, call: Call) -> Reply:
         record = self.fetch(call)
@@ -244,7 +248,7 @@ class PhoneNumbers(Collection):
             raise bad_value(f"The phone number is in bundle {current}; remove it from that bundle before assigning it "
                             "to another.", pointer="/bundle_id")
         updated = self._store(call.state, record, {"_bundle_id": bundle})
-        return 200, {"data": pn.voice(updated, call.state.now())}
+        return 200, {"data": self.as_voice.one(updated, call.state.now())}
 
     def verify_ownership(self, call: Call) -> Reply:
         """`found`: numbers in the account that can be edited (active); `not_found`: not in the account."""
