@@ -201,20 +201,31 @@ def diff_kind(kind: Kind, entries: list[Entry], live: list[LiveResource], prune:
             continue
         if extras:
             duplicates(kind, key, current, extras, prune, ctx, result)
-        asked = kind.removal(entry, current)
-        change = _compare(kind, entry, current, ctx, result) if asked is None else _removal(kind, entry, current, asked, result)
+        change = _change(kind, entry, current, ctx, result)
         why_not = kind.left_alone(current) if change is not None else None
         if why_not:
             held[why_not].append(key)
         elif change is not None:
             result.changes.append(change)
+    _not_changed(kind, absent, held, result)
+    _unlisted(kind, by_key, prune, result)
+    return result
+
+
+def _change(kind: Kind, entry: Entry, live: LiveResource, ctx: _Context, result: KindDiff) -> Change | None:
+    """What an entry asks of its live resource: the delete it asks for, else what comparing them finds."""
+    asked = kind.removal(entry, live)
+    return _compare(kind, entry, live, ctx, result) if asked is None else _removal(kind, entry, live, asked, result)
+
+
+def _not_changed(kind: Kind, absent: list[str], held: dict[str, list[str]], result: KindDiff) -> None:
+    """Entries without a live resource in a kind that is never created (an error), and live resources that
+    differ but are left alone (a note for each reason)."""
     if absent and kind.never_created:
         result.errors.append(f"{len(absent)} {kind.title}(s) in the config are not in the account ({kind.never_created}): "
                              f"{', '.join(absent)}")
     result.notes.extend(f"{len(keys)} {kind.title}(s) differ from the config but {words}: {shortened(keys, SHOWN_PER_NOTE)}"
                         for words, keys in sorted(held.items()))
-    _unlisted(kind, by_key, prune, result)
-    return result
 
 
 def _unlisted(kind: Kind, by_key: dict[str, list[LiveResource]], prune: bool, result: KindDiff) -> None:

@@ -5,6 +5,8 @@ says so through a hook, and the same loop does the rest."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
 from typing import Any
 
 from reconciler.config import ReconcilerSettings
@@ -59,6 +61,20 @@ def test_no_kind_in_the_registry_compares_by_itself() -> None:
     # The port-out policy decides on orders rather than comparing resources, and is leaving the kinds.
     own = {name for name, kind in KINDS.items() if any("diff" in vars(c) for c in type(kind).__mro__)}
     assert own <= {"portout_policy"}
+
+
+def test_every_replace_is_built_in_one_place() -> None:
+    """So that a change to how a replace is recorded (which runs first, say) is one edit."""
+    package = Path(__file__).resolve().parents[1] / "reconciler"
+    builders = []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for function in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
+            for call in (n for n in ast.walk(function) if isinstance(n, ast.Call)):
+                named = call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", "")
+                if named == "Change" and any(isinstance(a, ast.Attribute) and a.attr == "REPLACE" for a in call.args):
+                    builders.append(f"{path.relative_to(package)}:{function.name}")
+    assert builders == ["diff.py:replace_change"]
 
 
 def test_a_new_plain_kind_gets_every_action_from_the_shared_loop() -> None:
