@@ -1,5 +1,5 @@
-"""Pure comparison helpers shared by the generic diff and by kinds with their own: what an entry asks
-for, the live values at the same places, and the field-level differences between the two.
+"""Pure comparison helpers of the one diff (diff.py): what an entry asks for, the live values at the same
+places, the field-level differences between the two, and the deletes of live resources no entry manages.
 """
 
 from __future__ import annotations
@@ -78,18 +78,16 @@ def prune_change(kind: Kind, resource: LiveResource) -> Change:
     return Change(kind.name, resource.key, Action.DELETE, resource.attrs, None, (), reason, resource.id)
 
 
-def field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
-    """Each changed value as a dotted path with its old and new value, in a stable order."""
-    from deepdiff import DeepDiff  # only pairs that differ get here; `validate` never loads it
-
-    tree = DeepDiff(before, after, view="tree", verbose_level=2)
-    found = []
-    for group in tree.values():
-        for level in group:
-            path = ".".join(str(p) for p in level.path(output_format="list"))
-            found.append(FieldChange(path, _plain(level.t1), _plain(level.t2)))
-    return sorted(found, key=lambda f: f.path)
-
-
-def _plain(value: Any) -> Any:
-    return None if type(value).__name__ == "NotPresent" else value
+def field_changes(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> list[FieldChange]:
+    """Each changed value as a dotted path with its old and new value, in a stable order. Only pairs that
+    differ get here, and each value is compared with `==` first, so a large account pays for what changed
+    alone: a mapping on both sides is descended into; any other value (a tag set, say) is shown whole,
+    before and after. The keys are those of `after`, as `before` is the live view at its places."""
+    found: list[FieldChange] = []
+    for name in sorted(after):
+        old, new = before.get(name), after[name]
+        if old == new:
+            continue
+        inner = field_changes(old, new, f"{prefix}{name}.") if isinstance(old, dict) and isinstance(new, dict) else []
+        found.extend(inner or [FieldChange(f"{prefix}{name}", old, new)])  # a live mapping with more keys: whole
+    return found

@@ -1,8 +1,15 @@
-"""Pure comparison of desired and live state into changes. No I/O.
+"""Pure comparison of desired and live state into changes. No I/O. This is the only diff: no kind
+compares by itself.
 
-Only what the config sets is compared: a live value is projected onto the shape of the desired entry
-(nested models included), so read-only fields, API defaults and fields the config leaves out never show up
-as differences. `==` decides whether a pair differs; DeepDiff only describes the pairs that do.
+For each kind, in dependency order, the loop pairs each entry with the live resource of its key (of
+several, the one the kind picks; the others are duplicates, compare.duplicates) and turns each pair into a
+change, or none. The kind plugs in through narrow hooks (kinds/base.py lists them): the live values in the
+config's shape at the places the entry sets (`live_view`), write-only fields compared by fingerprint
+(fingerprint.py), whether a missing resource may be created (`never_created`), a live resource left alone
+while it is in some state (`left_alone`), an entry that asks for a delete (`removal`), and `review` of what
+the loop found. Only what the config sets is compared, so read-only fields, API defaults and fields the
+config leaves out never show up as differences. `==` decides whether a pair differs, and only the pairs
+that do are described field by field (compare.field_changes).
 """
 
 from __future__ import annotations
@@ -12,14 +19,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reconciler.compare import desired_view, duplicates, field_changes, project, prune_change
+from reconciler import fingerprint
+from reconciler.compare import desired_view, duplicates, field_changes, prune_change
 from reconciler.errors import ConfigIssue
 from reconciler.kinds import KINDS, Entry, Kind
-from reconciler.kinds.base import KindDiff
+from reconciler.kinds.base import KindDiff, Removal
 from reconciler.order import kind_order
-from reconciler.plan import Action, Attention, Change
+from reconciler.plan import Action, Attention, Change, FieldChange
 from reconciler.state import Fingerprints
 from reconciler.states import DesiredState, LiveResource, LiveState, Source
+from reconciler.text import shortened
+
+SHOWN_PER_NOTE = 20  # keys listed in a note before " and N more"
 
 
 @dataclass
@@ -100,9 +111,7 @@ def diff(
             continue
         kind = kinds[name]
         entries = desired.entries.get(name, [])
-        own = kind.diff(entries, live.resources[name], name in prune, ctx)
-        if own is None:
-            own = diff_kind(kind, entries, live.resources[name], name in prune, ctx)
+        own = diff_kind(kind, entries, live.resources[name], name in prune, ctx)
         kind.review(own, entries, live.resources[name], ctx)
         own.issues.extend(_unresolved(kind, entries, ctx))
         own.issues.extend(_incomplete_creates(kind, own.changes, ctx))
@@ -166,52 +175,101 @@ def _incomplete_creates(kind: Kind, changes: list[Change], ctx: _Context) -> lis
 
 
 def diff_kind(kind: Kind, entries: list[Entry], live: list[LiveResource], prune: bool, ctx: _Context) -> KindDiff:
-    by_key: dict[str, list[LiveResource]] = defaultdict(list)
+    """One kind's changes: each entry against the live resource of its key, then the live ones no entry has."""
+    by_key: dict[str, list[LiveResource]] = {}
     for resource in live:
-        by_key[resource.key].append(resource)
+        by_key.setdefault(resource.key, []).append(resource)
     result = KindDiff()
+    absent: list[str] = []
+    held: dict[str, list[str]] = defaultdict(list)  # words of left_alone -> keys
     for entry in entries:
         key = kind.key_of(entry)
-        candidates = by_key.pop(key, [])
-        current, extras = _pick(kind, entry, candidates, ctx)
-        if current is not None:
+        current, extras = _pick(kind, entry, by_key.pop(key, []), ctx)
+        if current is None:
+            absent.append(key)
+            if not kind.never_created:
+                result.changes.append(Change(kind.name, key, Action.CREATE, None, entry.managed(), reason="not in the account"))
+            continue
+        if extras:
             duplicates(kind, key, current, extras, prune, ctx, result)
-        change = _compare(kind, entry, current)
-        if change is not None:
+        change = _change(kind, entry, current, ctx, result)
+        why_not = kind.left_alone(current) if change is not None else None
+        if why_not:
+            held[why_not].append(key)
+        elif change is not None:
             result.changes.append(change)
+    _not_changed(kind, absent, held, result)
+    _unlisted(kind, by_key, prune, result)
+    return result
+
+
+def _change(kind: Kind, entry: Entry, live: LiveResource, ctx: _Context, result: KindDiff) -> Change | None:
+    """What an entry asks of its live resource: the delete it asks for, else what comparing them finds."""
+    asked = kind.removal(entry, live)
+    return _compare(kind, entry, live, ctx, result) if asked is None else _removal(kind, entry, live, asked, result)
+
+
+def _not_changed(kind: Kind, absent: list[str], held: dict[str, list[str]], result: KindDiff) -> None:
+    """Entries without a live resource in a kind that is never created (an error), and live resources that
+    differ but are left alone (a note for each reason)."""
+    if absent and kind.never_created:
+        result.errors.append(f"{len(absent)} {kind.title}(s) in the config are not in the account ({kind.never_created}): "
+                             f"{', '.join(absent)}")
+    result.notes.extend(f"{len(keys)} {kind.title}(s) differ from the config but {words}: {shortened(keys, SHOWN_PER_NOTE)}"
+                        for words, keys in sorted(held.items()))
+
+
+def _unlisted(kind: Kind, by_key: dict[str, list[LiveResource]], prune: bool, result: KindDiff) -> None:
+    """Live resources no entry manages: deleted in a pruned kind, else noted where several share a key."""
     if prune:
         result.changes.extend(prune_change(kind, resource) for resources in by_key.values() for resource in resources)
     else:
         result.notes.extend(f"{kind.name}[{key}]: {len(held)} resources in the account have this key, not in the config "
                             f"({', '.join(r.id for r in held)})" for key, held in by_key.items() if len(held) > 1)
-    return result
 
 
 def _pick(kind: Kind, entry: Entry, candidates: list[LiveResource], ctx: _Context) -> tuple[LiveResource | None, list[LiveResource]]:
-    """The live resource an entry manages (one holding its values, else one in use, else the newest);
-    further ones with the same key are duplicates."""
+    """The live resource an entry manages (the newest where the kind says so; else one holding its values,
+    else one in use, else the newest); further ones with the same key are duplicates."""
     if len(candidates) <= 1:
         return (candidates[0] if candidates else None), []
+    if kind.pick_newest:
+        ordered = sorted(candidates, key=lambda c: c.created_at)
+        return ordered[-1], ordered[:-1]
     wanted = desired_view(kind, entry)
-    chosen = max(candidates, key=lambda c: (project(c.attrs, wanted, kind.model) == wanted, ctx.in_use(c.id), c.created_at))
+    chosen = max(candidates, key=lambda c: (kind.live_view(c.attrs, wanted, ctx) == wanted, ctx.in_use(c.id), c.created_at))
     return chosen, [c for c in candidates if c is not chosen]
 
 
-def _compare(kind: Kind, entry: Entry, live: LiveResource | None) -> Change | None:
-    key = kind.key_of(entry)
-    if live is None:
-        return Change(kind.name, key, Action.CREATE, None, entry.managed(), reason="not in the account")
+def _compare(kind: Kind, entry: Entry, live: LiveResource, ctx: _Context, result: KindDiff) -> Change | None:
+    """An update or a replace when the live view differs from what the entry asks for; else None."""
     wanted = desired_view(kind, entry)
-    current = project(live.attrs, wanted, kind.model)
+    current = kind.live_view(live.attrs, wanted, ctx)
+    written = fingerprint.compare(kind, entry, live, wanted, current, ctx)
+    if written.note:
+        result.notes.append(written.note)
     if current == wanted:
         return None
     fields = field_changes(current, wanted)
     top = {f.path.split(".")[0] for f in fields}
     if kind.immutable is None or top & kind.immutable:
-        reason = kind.replace_reason or f"{', '.join(sorted(top & (kind.immutable or top)))} cannot change in place"
-        return Change(
-            kind.name, key, kind.replace_action, current, entry.managed(), tuple(fields), reason, live.id, entry.prevent_destroy
-        )
-    return Change(kind.name, key, Action.UPDATE, current, wanted, tuple(fields), "", live.id, entry.prevent_destroy)
+        reason = written.reason or kind.replace_reason or f"{', '.join(sorted(top & (kind.immutable or top)))} cannot change in place"
+        return replace_change(kind, entry, live, current, fields, reason)
+    return Change(kind.name, live.key, Action.UPDATE, current, wanted, tuple(fields), written.reason, live.id,
+                  entry.prevent_destroy)
 
 
+def replace_change(kind: Kind, entry: Entry, live: LiveResource, current: dict[str, Any], fields: list[FieldChange],
+                   reason: str) -> Change:
+    """The one place a replace is built: the live resource goes, one with the entry's values comes."""
+    return Change(kind.name, live.key, kind.replace_action, current, entry.managed(), tuple(fields), reason, live.id,
+                  entry.prevent_destroy)
+
+
+def _removal(kind: Kind, entry: Entry, live: LiveResource, asked: Removal, result: KindDiff) -> Change | None:
+    """The delete an entry asks for, or the note of why the tool will not make it."""
+    if asked.refused:
+        result.notes.append(asked.refused)
+        return None
+    return Change(kind.name, live.key, Action.DELETE, {kind.key_field: live.key}, None, (), asked.reason, live.id,
+                  entry.prevent_destroy, irreversible=asked.irreversible)

@@ -21,7 +21,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from reconciler import config, lock
+from reconciler import config, fingerprint, lock
 from reconciler.api import Api
 from reconciler.apply import OnProgress, StopRequest, apply
 from reconciler.diff import diff
@@ -268,7 +268,7 @@ def apply_plan(
     in flight."""
     if fingerprints is None:
         return apply(api, plan, on_progress=on_progress, stop=stop)
-    writes = {(c.kind, c.key): c for c in plan.changes if c.after is not None and _write_only(c.kind)}
+    writes = {(c.kind, c.key): c for c in plan.changes if c.kind in KINDS and fingerprint.writes(KINDS[c.kind], c)}
     replaced = {(c.kind, c.key): str(c.live_id) for c in plan.changes
                 if c.action is Action.CREATE_BEFORE_DELETE and c.live_id}
 
@@ -281,7 +281,7 @@ def apply_plan(
 
     def done(finished: list[Step]) -> None:
         for step in finished:
-            if step.op is Op.UPDATE and _sets_write_only(step.change):
+            if step.op is Op.UPDATE and (step.change.kind, step.change.key) in writes:
                 _remember(fingerprints, step.change, str(step.change.live_id))
             elif step.op is Op.DELETE and step.change.live_id:
                 fingerprints.forget_leftover(step.change.kind, str(step.change.live_id))
@@ -290,15 +290,6 @@ def apply_plan(
     fingerprints.save()  # what the plan found gone (make_plan)
 
     return apply(api, plan, on_progress=on_progress, on_created=created, on_done=done, stop=stop)
-
-
-def _write_only(kind: str) -> frozenset[str]:
-    """A kind's fingerprinted fields; none for a policy's changes."""
-    return KINDS[kind].fingerprinted if kind in KINDS else frozenset()
-
-
-def _sets_write_only(change: Change) -> bool:
-    return bool({f.path.split(".")[0] for f in change.fields} & _write_only(change.kind))
 
 
 def _remember(fingerprints: Fingerprints, change: Change, live_id: str) -> None:

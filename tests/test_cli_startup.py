@@ -13,7 +13,7 @@ from reconciler.cli.app import DEFAULT_BASE_URL
 from reconciler.client import DEFAULT_BASE_URL as CLIENT_DEFAULT_BASE_URL
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ("reconciler.sandbox", "httpx", "httpcore", "deepdiff", "jsonschema", "openapi_schema_validator")
+HEAVY = ("reconciler.sandbox", "httpx", "httpcore", "jsonschema", "openapi_schema_validator")
 # Runs the real console entry point, then lists what it imported.
 PROBE = """
 import json, sys

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "reconciler"
 # Lowest first. A module may import modules of its own layer or a lower one.
 LAYERS: list[set[str]] = [
     {"errors", "text", "retry", "references", "yamlcheck", "yamlio", "plan", "planfile", "states", "api", "compare",
-     "state", "lock", "render", "portouts", "client"},
+     "fingerprint", "state", "lock", "render", "portouts", "client"},
     {"kinds"},
     {"policies"},
     {"config", "order", "diff", "export", "apply", "schema"},

@@ -6,8 +6,21 @@ engine never looks inside a kind beyond this interface.
 
 Most kinds are plain REST collections and only set class attributes and `from_api`. A kind whose API
 works differently (phone numbers: no create, batch jobs, references to other kinds) overrides the hooks:
-`diff` (its own comparison, with notes and problems), `references` (names of other kinds' resources it
-uses) and `apply_steps` (how a batch of steps is carried out).
+`references` (names of other kinds' resources it uses), `confirm` (what only the API can tell before a
+plan) and `apply_steps` (how a batch of steps is carried out).
+
+How a kind plugs into the diff. There is one diff, diff.py's loop; no kind compares by itself. The loop
+pairs each entry with its live resource by key and asks the kind, where it has something to say:
+- `live_view`: the live values in the config's shape at the places the entry sets (names for ids, say);
+  by default `compare.project`;
+- `fingerprinted`, `material`, `write_only_words`, `keeps_unverified`: fields the API never shows back,
+  compared by the fingerprint of what the tool last wrote (fingerprint.py);
+- `never_created`: why an entry whose resource the account lacks is an error, not a create;
+- `left_alone`: a live resource the tool must not change while it is in some state;
+- `removal`: an entry that asks for its resource to be deleted;
+- `pick_newest`: which of several live resources with one key the entry manages;
+- `immutable`, `replace_reason`, `create_only`, `control_fields`: what is replaced, and what is compared;
+- `review`: filter or add to what the loop found (notes, changes it would rather note, plans it refuses).
 """
 
 from __future__ import annotations
@@ -52,6 +65,28 @@ class Reference:
     kind: str
     key: str
     field: str  # dotted path of the naming field inside the entry, for messages
+
+
+@dataclass(frozen=True)
+class WriteOnlyWords:
+    """What a plan says of write-only fields ({fields}: their names) that differ from the tool's record, or
+    that it has no record of; and, for a kind whose entries may keep an unverified value, the note that
+    says so ({name}[{key}]: the resource)."""
+
+    changed: str = "{fields} changed"
+    unverified: str = ("{fields} unverified: the API does not show it, and the tool has not set it before; "
+                       "setting it lets the tool recognise it from now on")
+    kept: str = ""
+
+
+@dataclass(frozen=True)
+class Removal:
+    """An entry's request that its live resource be deleted: why, for the plan; whether it can be undone;
+    and, when the tool will not delete it, a note saying why instead."""
+
+    reason: str
+    irreversible: bool = False
+    refused: str = ""
 
 
 @dataclass
@@ -122,6 +157,11 @@ class Kind:
     # How a resource that cannot change in place is replaced: the new one first (things point at it), or
     # the old one first (its key is unique in the account).
     replace_action: ClassVar[Action] = Action.CREATE_BEFORE_DELETE
+    write_only_words: ClassVar[WriteOnlyWords] = WriteOnlyWords()
+    # Why an entry whose resource the account lacks stops the plan instead of being created; empty: created.
+    never_created: ClassVar[str] = ""
+    # Of several live resources with one key, the entry manages the newest (else the one holding its values).
+    pick_newest: ClassVar[bool] = False
     replace_reason: ClassVar[str] = ""
     prunable: ClassVar[bool] = True
     # Values most exported entries share, written once under `defaults:` when every entry sets them.
@@ -177,8 +217,21 @@ class Kind:
                     used.update(f"{field_name}.{sub}" for sub in value.model_fields_set)
         return frozenset(used)
 
-    def diff(self, entries: list[Entry], live: list[LiveResource], prune: bool, ctx: DiffContext) -> KindDiff | None:
-        """A kind's own comparison; None means the generic one in diff.py."""
+    def live_view(self, attrs: dict[str, Any], wanted: dict[str, Any], ctx: DiffContext) -> dict[str, Any]:
+        """The live values, in the config's words, at the places `wanted` sets (what the diff compares)."""
+        return project(attrs, wanted, self.model)
+
+    def keeps_unverified(self, entry: Entry) -> bool:
+        """Whether the entry keeps a write-only value the tool has no record of, rather than writing it."""
+        return False
+
+    def left_alone(self, live: LiveResource) -> str | None:
+        """Why a live resource that differs from the config must not be changed now, in words that follow
+        "N <title>(s) differ from the config but" (a number being ported out); None: it may be."""
+        return None
+
+    def removal(self, entry: Entry, live: LiveResource) -> Removal | None:
+        """An entry that asks for its live resource to be deleted (a number's `release: true`)."""
         return None
 
     def confirm(self, api: Api, entries: list[Entry], live: list[LiveResource], desired: DesiredState) -> KindDiff:

@@ -4,7 +4,8 @@ The API lists a secret's identifier and id, and never its value or type; it has 
 a secret missing from the account is created; one whose value changed is replaced, the old one deleted
 just before the new one is created (the identifier is unique, so the new one cannot come first; the two
 calls are adjacent, so the identifier is missing for one request's time). Whether a value changed is
-known from a keyed fingerprint the tool recorded when it last wrote the secret (state.py).
+known from a keyed fingerprint the tool recorded when it last wrote the secret (state.py keeps it; the
+diff compares it as it compares every write-only field, fingerprint.py).
 
 When there is no fingerprint for the live secret (the tool has never written it: first run, or it was
 created or re-created elsewhere), the entry's `unverified` setting decides, and the plan says so:
@@ -14,14 +15,12 @@ leaves it and notes on every plan that its value is unverified.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from reconciler.compare import duplicates, prune_change
-from reconciler.kinds.base import DiffContext, Entry, Kind, KindDiff, Names
-from reconciler.plan import Action, Change, FieldChange
+from reconciler.kinds.base import Entry, Kind, Names, WriteOnlyWords
+from reconciler.plan import Action
 from reconciler.states import LiveResource
 
 VALUE_FIELDS = ("token", "username", "password")
@@ -63,16 +62,19 @@ class IntegrationSecrets(Kind):
     replace_action = Action.DELETE_BEFORE_CREATE
     sensitive = frozenset(VALUE_FIELDS)
     fingerprinted = frozenset(VALUE_FIELDS)
+    write_only_words = WriteOnlyWords(
+        changed="value changed", unverified=UNVERIFIED,
+        kept="{name}[{key}]: value unverified (the tool has never written this secret); kept as it is because the "
+             "entry says `unverified: keep`.")
+    create_only = frozenset({"type"})  # never listed: a change of type is seen through the fingerprint (material)
     control_fields = frozenset({"unverified"})
+    pick_newest = True  # nothing shows which copy holds the values; older ones are leftovers
 
     def from_api(self, raw: dict[str, Any]) -> LiveResource | None:
         return LiveResource(raw["identifier"], str(raw["id"]), {"identifier": raw["identifier"]}, raw.get("created_at", ""))
 
     def lookup_params(self, key: str) -> dict[str, Any] | None:
         return None  # the list has no filter by identifier: find_raw reads every page
-
-    def to_api(self, values: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in values.items() if k not in self.control_fields}
 
     def material(self, values: dict[str, Any]) -> dict[str, Any]:
         """What the fingerprint covers: the type and the values."""
@@ -81,37 +83,5 @@ class IntegrationSecrets(Kind):
     def export(self, live: LiveResource, names: Names) -> dict[str, Any] | None:
         return None  # the value is never readable: an exported entry could not plan clean
 
-    def diff(self, entries: list[Entry], live: list[LiveResource], prune: bool, ctx: DiffContext) -> KindDiff:
-        by_key: dict[str, list[LiveResource]] = defaultdict(list)
-        for resource in sorted(live, key=lambda r: r.created_at):
-            by_key[resource.key].append(resource)
-        result = KindDiff()
-        for entry in entries:
-            key = self.key_of(entry)
-            candidates = by_key.pop(key, [])
-            current = candidates[-1] if candidates else None  # the newest; older ones are leftovers
-            if current is not None:
-                duplicates(self, key, current, candidates[:-1], prune, ctx, result)
-            change = self._compare(entry, current, ctx, result)
-            if change is not None:
-                result.changes.append(change)
-        if prune:
-            result.changes.extend(prune_change(self, r) for rs in by_key.values() for r in rs)
-        return result
-
-    def _compare(self, entry: Entry, live: LiveResource | None, ctx: DiffContext, result: KindDiff) -> Change | None:
-        key = self.key_of(entry)
-        wanted = self.to_api(entry.managed())
-        if live is None:
-            return Change(self.name, key, Action.CREATE, None, wanted, reason="not in the account")
-        recorded = ctx.recorded(self.name, key, live.id)
-        if recorded == ctx.fingerprint(self.name, key, self.material(wanted)):
-            return None
-        if recorded is None and getattr(entry, "unverified", "replace") == "keep":
-            result.notes.append(f"{self.name}[{key}]: value unverified (the tool has never written this secret); "
-                                "kept as it is because the entry says `unverified: keep`.")
-            return None
-        reason = "value changed" if recorded is not None else UNVERIFIED
-        fields = tuple(FieldChange(f, None, wanted[f]) for f in VALUE_FIELDS if f in wanted)
-        return Change(self.name, key, self.replace_action, {"identifier": key}, wanted, fields, reason, live.id,
-                      entry.prevent_destroy)
+    def keeps_unverified(self, entry: Entry) -> bool:
+        return isinstance(entry, IntegrationSecret) and entry.unverified == "keep"

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from reconciler.kinds.base import Names
+from reconciler.kinds import owned_numbers
+from reconciler.kinds.base import DiffContext, Kind, Names
 from reconciler.kinds.owned_numbers import (
     CALL_DEFAULTS,
     CallForwarding,
     CallRecording,
     CnamListing,
     NumberEntry,
-    OwnedNumbers,
     SettingsGroup,
+    project_settings,
     without_defaults,
 )
 from reconciler.states import LiveResource
@@ -42,11 +43,22 @@ class MobilePhoneNumber(NumberEntry):
     outbound: Interception | None = None
 
 
-class MobilePhoneNumbers(OwnedNumbers):
+class MobilePhoneNumbers(Kind):
+    """Numbers the account owns: never created, never pruned; a number not in a usable state is left alone."""
+
     name = "mobile_phone_numbers"
     title = "mobile phone number"
     model = MobilePhoneNumber
+    key_field = "phone_number"
     path = "/v2/mobile_phone_numbers"
+    prunable = False
+    never_created = owned_numbers.NOT_BOUGHT
+
+    def live_view(self, attrs: dict[str, Any], wanted: dict[str, Any], ctx: DiffContext) -> dict[str, Any]:
+        return project_settings(attrs, wanted)
+
+    def left_alone(self, live: LiveResource) -> str | None:
+        return owned_numbers.left_alone(live)
 
     def from_api(self, raw: dict[str, Any]) -> LiveResource | None:
         attrs: dict[str, Any] = {k: raw.get(k) for k in SETTINGS}

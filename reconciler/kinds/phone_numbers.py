@@ -23,19 +23,18 @@ from pydantic import Field, field_validator, model_validator
 
 from reconciler.api import Api
 from reconciler.errors import PartialFailure, ReconcilerError, UnprocessableError
-from reconciler.kinds import number_bundles, number_jobs, number_ownership
-from reconciler.kinds.base import ApplyContext, DiffContext, Entry, KindDiff, Names, Reference
+from reconciler.kinds import number_bundles, number_jobs, number_ownership, owned_numbers
+from reconciler.kinds.base import ApplyContext, DiffContext, Entry, Kind, KindDiff, Names, Reference, Removal
 from reconciler.kinds.owned_numbers import (
     VOICE_DEFAULTS,
     NumberEntry,
-    OwnedNumbers,
     SettingsGroup,
     Voice,
     project_settings,
     shared,
     without_defaults,
 )
-from reconciler.plan import Action, Change, Op, Step
+from reconciler.plan import Change, Op, Step
 from reconciler.states import LiveResource
 from reconciler.text import shortened
 
@@ -85,11 +84,16 @@ class PhoneNumber(NumberEntry):
     _bundle = field_validator("bundle_id", mode="before")(number_bundles.check_bundle_id)
 
 
-class PhoneNumbers(OwnedNumbers):
+class PhoneNumbers(Kind):
+    """Numbers the account owns: never created, never pruned; a number not in a usable state is left alone."""
+
     name = "phone_numbers"
     title = "phone number"
     model = PhoneNumber
+    key_field = "phone_number"
     path = "/phone_numbers"
+    prunable = False
+    never_created = owned_numbers.NOT_BOUGHT
     depends_on = ("billing_groups", "addresses")
     control_fields = frozenset({"release"})
     # Written once under `defaults:` by an export (where every number has them), not on every number.
@@ -167,23 +171,21 @@ class PhoneNumbers(OwnedNumbers):
         listed = {r.key for r in live}
         return number_ownership.confirm_unlisted(api, [self.key_of(e) for e in entries if self.key_of(e) not in listed])
 
-    def diff(self, entries: list[Entry], live: list[LiveResource], prune: bool, ctx: DiffContext) -> KindDiff:
-        result = super().diff(entries, live, prune, ctx)
-        result.notes.extend(_address_moves(live, result.changes, ctx))
-        return result
+    def left_alone(self, live: LiveResource) -> str | None:
+        return owned_numbers.left_alone(live)
 
-    def compare(self, entry: Entry, live: LiveResource, ctx: DiffContext, result: KindDiff) -> Change | None:
-        if isinstance(entry, PhoneNumber) and entry.release:
-            return self._release(entry, live, result)
-        return super().compare(entry, live, ctx, result)
-
-    def _release(self, entry: PhoneNumber, live: LiveResource, result: KindDiff) -> Change | None:
-        if live.attrs.get("deletion_lock_enabled"):
-            result.notes.append(f"{live.key} is marked release: true but has deletion_lock_enabled; it is never released.")
+    def removal(self, entry: Entry, live: LiveResource) -> Removal | None:
+        """`release: true`: the number leaves the account for good, unless it is deletion-locked."""
+        if not (isinstance(entry, PhoneNumber) and entry.release):
             return None
-        reason = "release: the number leaves the account and is lost; this cannot be undone (apply needs --allow-release)"
-        return Change(self.name, live.key, Action.DELETE, {"phone_number": live.key}, None, (), reason, live.id,
-                      entry.prevent_destroy, irreversible=True)
+        if live.attrs.get("deletion_lock_enabled"):
+            return Removal("", refused=f"{live.key} is marked release: true but has deletion_lock_enabled; it is never "
+                           "released.")
+        return Removal("release: the number leaves the account and is lost; this cannot be undone (apply needs "
+                       "--allow-release)", irreversible=True)
+
+    def review(self, result: KindDiff, entries: list[Entry], live: list[LiveResource], ctx: DiffContext) -> None:
+        result.notes.extend(_address_moves(live, result.changes, ctx))
 
     def live_view(self, attrs: dict[str, Any], wanted: dict[str, Any], ctx: DiffContext) -> dict[str, Any]:
         """Live values in the config's words: ids of billing groups and addresses become their names."""
