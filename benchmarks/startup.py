@@ -32,6 +32,8 @@ from pathlib import Path
 
 from sandbox_process import API_KEY, ROOT, sandbox_process
 
+from reconciler.cli.sandbox import example_environ
+
 TOOL = str(Path(sys.executable).with_name("telnyx-reconciler"))  # the console script, as a user runs it
 RUN_TIMEOUT = 120.0
 GOALS = {"--help": 0.25, "validate examples/config": 0.5}  # wall seconds above bare Python
@@ -64,7 +66,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10, help="counted runs of each command")
     parser.add_argument("--no-bytecode-cache", action="store_true", help="keep PYTHONDONTWRITEBYTECODE as it is")
     options = parser.parse_args()
-    env = {**os.environ, "TELNYX_API_KEY": API_KEY}
+    env = {**example_environ(), "TELNYX_API_KEY": API_KEY}  # with what the example's secrets read
     if not options.no_bytecode_cache:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
     commands = {
