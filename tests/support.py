@@ -56,6 +56,15 @@ class Account:
     def request_count(self) -> int:
         return len(self.sandbox.requests)
 
+    def plan_through_faults(self, config: str, tries: int = 3) -> Result:
+        """`plan --detailed-exitcode` under injected faults: a request can fail on every retry (exit 1,
+        nothing learnt about the account), so this is the first plan that got its answers."""
+        for _ in range(tries):
+            result = self.run("plan", config, "--detailed-exitcode")
+            if "failed after retries" not in result.stderr:
+                break
+        return result
+
     def planned(self, config: str) -> int:
         """How many changes a plan of `config` holds now (what an apply of it should report)."""
         return len(json.loads(self.run("plan", config, "--format", "json").stdout)["changes"])
