@@ -14,6 +14,7 @@ a message that says what to add.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from typing import Any
 
 import pytest
 import telnyx
-from support import API_KEY, EXAMPLES, Account
+from support import API_KEY, EXAMPLES, Account, example_variable_names
 
 from reconciler.config import DesiredState, load_desired
 from reconciler.kinds import KINDS, Entry
@@ -114,16 +115,25 @@ DRIFT: dict[str, Callable[[Portal], None]] = {
 }
 
 
+def without_secrets(text: str) -> str:
+    """The text, after checking it shows no value of the example secrets (the fixture sets them)."""
+    shown = [name for name in example_variable_names() if os.environ[name] in text]
+    assert not shown, f"the value of {shown} was shown"
+    return text
+
+
 def changed(account: Account, command: str, config: Path | str, kind: str, code: int) -> list[str]:
     """The changes a `plan` or `drift` (as JSON) holds for `kind`, after checking its exit code."""
     result = account.run(command, str(config), "--format", "json", *(["--detailed-exitcode"] if command == "plan" else []))
     assert result.exit_code == code, result.output
+    without_secrets(result.output)
     return [f"{c['action']} {c['key']}" for c in json.loads(result.stdout)["changes"] if c["kind"] == kind]
 
 
 def applied(account: Account, config: Path) -> None:
     result = account.run("apply", str(config), "--auto-approve")
     assert result.exit_code == 0, result.output
+    without_secrets(result.output)
 
 
 def example_of(kind: str, config: Path) -> DesiredState:
@@ -169,7 +179,7 @@ def test_an_export_plans_clean(kind: str, account: Account, config: Path, tmp_pa
     assert account.run("export", "--out", str(exported)).exit_code == 0
     assert changed(account, "plan", exported, kind, 0) == []
     written = {KINDS[kind].key_of(e) for e in load_desired([str(exported)], {}).entries[kind]}
-    header = "".join(line for line in exported.read_text().splitlines() if line.startswith("#"))
+    header = "".join(line for line in without_secrets(exported.read_text()).splitlines() if line.startswith("#"))
     for key in (KINDS[kind].key_of(e) for e in desired.entries[kind]):
         assert key in written or f"{kind}[{key}]" in header, f"export neither wrote {kind}[{key}] nor said why not"
 
