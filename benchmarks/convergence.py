@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from reconciler.cli import cli  # noqa: E402
+from reconciler.cli.sandbox import example_environ  # noqa: E402
 from reconciler.sandbox import Sandbox, load_seed  # noqa: E402
 
 API_KEY = "KEY-convergence-benchmark"
@@ -37,7 +38,7 @@ def run_seed(seed: int, fail_rate: float, rate_limit: float, max_applies: int, c
                       fail_rate=fail_rate, rate_limit=rate_limit, random_seed=seed)
     applies, converged = 0, False
     with sandbox.serve() as url:
-        env = {"TELNYX_API_KEY": API_KEY, "TELNYX_BASE_URL": url}
+        env = {**example_environ(), "TELNYX_API_KEY": API_KEY, "TELNYX_BASE_URL": url}  # one value per secret a run
         runner = CliRunner()
         while applies < max_applies and not converged:
             applies += 1

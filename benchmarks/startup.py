@@ -7,7 +7,8 @@ Each command runs `--runs` times, after one run not counted, in a fresh process:
 - `python -c pass`, the floor every command pays;
 - `telnyx-reconciler --help`;
 - `telnyx-reconciler validate examples/config`;
-- `telnyx-reconciler plan examples/config` against an empty sandbox served in its own process on 127.0.0.1.
+- `telnyx-reconciler plan examples/config` against a sandbox served in its own process on 127.0.0.1, seeded
+  with the example account (`examples/sandbox-seed.yaml`: the numbers the config manages must be owned).
 
 It prints, per command, wall and CPU (user + system of the process) seconds as min / median / max and the
 medians above bare Python, the goals (judged on each command's fastest run against bare Python's, as the
@@ -31,6 +32,8 @@ import time
 from pathlib import Path
 
 from sandbox_process import API_KEY, ROOT, sandbox_process
+
+from reconciler.cli.sandbox import example_environ
 
 TOOL = str(Path(sys.executable).with_name("telnyx-reconciler"))  # the console script, as a user runs it
 RUN_TIMEOUT = 120.0
@@ -64,7 +67,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10, help="counted runs of each command")
     parser.add_argument("--no-bytecode-cache", action="store_true", help="keep PYTHONDONTWRITEBYTECODE as it is")
     options = parser.parse_args()
-    env = {**os.environ, "TELNYX_API_KEY": API_KEY}
+    env = {**example_environ(), "TELNYX_API_KEY": API_KEY}  # with what the example's secrets read
     if not options.no_bytecode_cache:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
     commands = {
@@ -73,7 +76,7 @@ def main() -> None:
         "validate examples/config": [TOOL, "validate", "examples/config"],
     }
     results = {name: measure(command, env, options.runs) for name, command in commands.items()}
-    with sandbox_process() as (url, _):
+    with sandbox_process("--seed", str(ROOT / "examples" / "sandbox-seed.yaml")) as (url, _):
         results["plan examples/config"] = measure([TOOL, "plan", "examples/config"], {**env, "TELNYX_BASE_URL": url},
                                                   options.runs)
     floor = {name: results["python -c pass"][name] for name in ("wall", "cpu")}

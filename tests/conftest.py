@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from support import API_KEY, EXAMPLES, Account, served
+from support import API_KEY, EXAMPLES, Account, example_variable_names, served
 
 from reconciler.sandbox import Sandbox, load_seed
 
@@ -19,6 +20,14 @@ def _examples_untouched() -> Iterator[None]:
     yield
     after = sorted(p.relative_to(EXAMPLES) for p in EXAMPLES.rglob("*"))
     assert after == before, f"tests left files in examples/: {sorted(set(map(str, after)) - set(map(str, before)))}"
+
+
+@pytest.fixture(autouse=True)
+def _example_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """examples/config's secrets read `${env:NAME}`: every test runs with them set, as CI passes them from
+    its secrets. Each value is long and new, so a test can grep any output for it."""
+    for name in example_variable_names():
+        monkeypatch.setenv(name, f"example-{name.lower()}-{secrets.token_hex(8)}")
 
 
 @pytest.fixture

@@ -7,12 +7,14 @@ Telnyx OpenAPI subset; a test fails if any does not conform.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml_rs
 from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
@@ -25,6 +27,14 @@ API_KEY = "KEY0193-e2e-test-key-never-printed"
 WRITE_METHODS = {"POST", "PATCH", "DELETE"}
 # POSTs that ask and change nothing: a plan may send them.
 QUESTIONS = ("/phone_numbers/actions/verify_ownership", "/addresses/actions/validate")
+ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def example_variable_names() -> list[str]:
+    """The variables examples/config reads with `${env:NAME}` (its integration secrets' values); comments,
+    which may show the syntax, are not read."""
+    values = json.dumps([yaml_rs.loads(path.read_text()) for path in sorted((EXAMPLES / "config").glob("*.yaml"))])
+    return sorted(set(ENV_REFERENCE.findall(values)))
 
 
 @dataclass
@@ -45,6 +55,15 @@ class Account:
 
     def request_count(self) -> int:
         return len(self.sandbox.requests)
+
+    def plan_through_faults(self, config: str, tries: int = 3) -> Result:
+        """`plan --detailed-exitcode` under injected faults: a request can fail on every retry (exit 1,
+        nothing learnt about the account), so this is the first plan that got its answers."""
+        for _ in range(tries):
+            result = self.run("plan", config, "--detailed-exitcode")
+            if "failed after retries" not in result.stderr:
+                break
+        return result
 
     def planned(self, config: str) -> int:
         """How many changes a plan of `config` holds now (what an apply of it should report)."""

@@ -78,8 +78,10 @@ def test_show_renders_a_saved_plan_offline_in_each_format(account: Account, tmp_
     assert account.run("plan", str(EXAMPLES / "config"), "--out", str(planfile)).exit_code == 0
     requests = account.request_count()
     text = account.run("show", str(planfile))
-    assert text.exit_code == 0 and "+/- addresses[hq]" in text.stdout and "Plan: 3 to create" in text.stdout
     document = json.loads(account.run("show", str(planfile), "--format", "json").stdout)
+    created = sum(c["action"] == "create" for c in document["changes"])
+    assert created and document["summary"]["create"] == created
+    assert text.exit_code == 0 and "+/- addresses[hq]" in text.stdout and f"Plan: {created} to create" in text.stdout
     assert document["checksum"] == json.loads(planfile.read_text())["plan"]["checksum"]
     assert "### Telnyx plan" in account.run("show", str(planfile), "--format", "markdown").stdout
     assert account.request_count() == requests

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -14,8 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from click.testing import CliRunner
+from support import Account, example_variable_names
 
 from reconciler.cli import cli
+from reconciler.cli.sandbox import EXAMPLE_VARIABLES, ROTATED_VARIABLE
 
 SCRIPT = str(Path(sys.executable).with_name("telnyx-reconciler"))
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,12 +73,20 @@ def test_the_sandbox_refuses_a_wrong_key(tmp_path: Path) -> None:
     assert result.returncode == 1 and "HTTP 401" in result.stderr
 
 
-def test_the_demo_shows_plan_apply_no_changes_and_drift_undone(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_demo_sets_the_variables_the_example_secrets_read() -> None:
+    assert sorted(EXAMPLE_VARIABLES) == example_variable_names()
+    assert ROTATED_VARIABLE in EXAMPLE_VARIABLES
+
+
+def test_the_demo_shows_plan_apply_no_changes_and_drift_undone(monkeypatch, account: Account) -> None:  # type: ignore[no-untyped-def]
+    summary = json.loads(account.run("plan", str(ROOT / "examples" / "config"), "--format", "json").stdout)["summary"]
     monkeypatch.chdir(ROOT)
-    result = CliRunner().invoke(cli, ["demo"])
+    unset = {name: None for name in EXAMPLE_VARIABLES}  # as on a fresh clone: the demo sets its own
+    result = CliRunner().invoke(cli, ["demo"], env=unset)  # type: ignore[arg-type]
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert out.index("Plan: 3 to create, 1 to update, 2 to replace, 1 to delete.") < out.index("== 2. apply")
+    first = "Plan: {create} to create, {update} to update, {replace} to replace, {delete} to delete.".format(**summary)
+    assert out.index(first) < out.index("== 2. apply")
     assert "No changes: the account matches the config." in out.split("== 3.")[1]
     assert 'name: "Renamed in the portal" -> "Okta"' in out.split("== 4.")[1]
     assert "No drift: the account matches the config." in out.split("== 5.")[1]
@@ -84,5 +95,6 @@ def test_the_demo_shows_plan_apply_no_changes_and_drift_undone(monkeypatch) -> N
     assert "~ portout_policy[DEMO-VIP]  (update: reject" in decided and "~ portout_policy[DEMO-CHURNED]  (update: authorize" in decided
     assert "No drift to undo; 1 item(s) above wait for a person." in out.split("== 7.")[1]
     rotated = out.split("== 8.")[1]
-    assert "-/+ integration_secrets[demo-crm-token]  (delete-before-create: value changed)" in rotated
-    assert rotated.rstrip().count("No changes: the account matches the config.") == 2
+    assert "-/+ integration_secrets[crm-webhook-token]  (delete-before-create: value changed)" in rotated
+    assert "Plan: 0 to create, 0 to update, 1 to replace, 0 to delete." in rotated
+    assert rotated.count("No changes: the account matches the config.") == 1

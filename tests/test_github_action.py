@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from fake_github import REPO, TOKEN, FakeGitHub, fake_github
-from support import API_KEY, EXAMPLES, Account, served, write_config
+from support import API_KEY, EXAMPLES, Account, example_variable_names, served, write_config
 
 from reconciler.sandbox import Sandbox, generate_account
 
@@ -177,9 +177,12 @@ def test_a_push_that_no_pull_request_merged_applies_nothing(account: Account, gi
     assert account.writes() == []
 
 
-def test_the_scheduled_port_out_job_needs_no_review_and_no_other_secret(account: Account, github: FakeGitHub, tmp_path: Path) -> None:
-    config = copy_config(tmp_path)
-    write_config(config, "secrets.yaml", "integration_secrets:\n  - identifier: crm\n    type: bearer\n    token: ${env:CRM_TOKEN}\n")
+def test_the_scheduled_port_out_job_needs_no_review_and_no_other_secret(
+    account: Account, github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = copy_config(tmp_path)  # its integration secrets read ${env:...}, which this job is not given
+    for name in example_variable_names():
+        monkeypatch.delenv(name)
     scheduled = job(github, tmp_path / "cron", "schedule", {})
     result = account.run("github", "run", "apply", str(config), "--target", "portout_policy", env=scheduled.env)
     assert result.exit_code == 0, result.output

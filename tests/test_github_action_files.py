@@ -15,7 +15,7 @@ from typing import Any
 import yaml_rs
 from fake_github import REPO, TOKEN, FakeGitHub, fake_github
 from packaging.requirements import Requirement
-from support import API_KEY, EXAMPLES, ROOT, Account
+from support import API_KEY, EXAMPLES, ROOT, Account, example_variable_names
 
 ACTION = ROOT / "action.yml"
 WORKFLOW = EXAMPLES / "github-actions" / "telnyx.yml"
@@ -43,6 +43,7 @@ def run_action(account: Account, fake: FakeGitHub, work: Path, folder: str, inpu
         "GITHUB_EVENT_PATH": str(work / folder / "event.json"), "GITHUB_SHA": sha,
         "GITHUB_OUTPUT": str(work / folder / "output"), "GITHUB_STEP_SUMMARY": str(work / folder / "summary.md"),
         "RUNNER_TEMP": str(work / folder), "TELNYX_API_KEY": API_KEY, "TELNYX_BASE_URL": account.url,
+        **example_secrets(),
     }
     done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", action_step("run")["run"]],
                           env=env, cwd=work, capture_output=True, text=True, timeout=120)
@@ -51,6 +52,11 @@ def run_action(account: Account, fake: FakeGitHub, work: Path, folder: str, inpu
         key, _, value = line.partition("=")
         outputs[key] = value
     return done.returncode, outputs, done.stdout + done.stderr
+
+
+def example_secrets() -> dict[str, str]:
+    """What the workflow passes from the repository's secrets for the config's `${env:NAME}` references."""
+    return {name: os.environ[name] for name in example_variable_names()}
 
 
 def workflow_inputs(job: str) -> dict[str, str]:
@@ -104,7 +110,8 @@ def test_the_pinned_requirements_hold_every_runtime_dependency_at_a_version_it_a
 
 
 def test_every_env_reference_of_the_example_config_is_passed_from_a_secret_in_every_job_that_loads_it() -> None:
-    names = set(re.findall(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}", "".join(p.read_text() for p in (EXAMPLES / "config").glob("*.yaml"))))
+    names = set(example_variable_names())
+    assert names, "examples/config should show an integration secret read from the environment"
     jobs = yaml_rs.loads(WORKFLOW.read_text())["jobs"]
     for job_name in ("plan", "apply", "drift"):
         env = jobs[job_name]["env"]
@@ -128,7 +135,8 @@ def test_the_pre_commit_hook_validates_the_config_offline(tmp_path: Path) -> Non
     assert hook["id"] == "telnyx-reconciler-validate" and hook["entry"].startswith("telnyx-reconciler validate")
     shutil.copytree(EXAMPLES / "config", tmp_path / "telnyx")
     command = hook["entry"].split()[1:] + hook["args"]
-    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)}  # no key, no base URL: nothing to reach
+    # no key, no base URL: nothing to reach; the secrets' variables, which validate checks are set
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), **example_secrets()}
     done = subprocess.run([sys.executable, "-m", "reconciler", *command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.startswith("Valid:"), done.stderr
     (tmp_path / "telnyx" / "billing.yaml").write_text("billing_groups:\n  - nme: typo\n")

@@ -71,3 +71,32 @@ def test_imports_point_down(path: Path) -> None:
         return
     upward = sorted(m for m in _imports(path) if m in RANK and RANK[m] > RANK[own])
     assert not upward, f"reconciler/{path.relative_to(PACKAGE)} ({own}) imports upward: {upward}"
+
+
+# Libraries that stay at the edges. In the tool, one module each talks HTTP to an API and one reads YAML;
+# the sandbox is a program of its own (its in-process transport and webhook delivery use httpx, its seed
+# file is read by ruamel) and the CLI is the only place that prints (click).
+EDGES = {
+    "httpx": {"client.py", "github/client.py", "sandbox/app.py", "sandbox/webhooks.py"},
+    "ruamel": {"yamlio.py", "sandbox/seed.py"},
+    "yaml_rs": {"yamlio.py"},
+    "click": {"cli/__init__.py", "cli/app.py", "cli/commands.py", "cli/github.py", "cli/addresses.py", "cli/sandbox.py",
+              "cli/portouts.py", "cli/serve.py", "cli/redact.py", "__main__.py"},
+}
+
+
+def _libraries(path: Path) -> set[str]:
+    found = set()
+    for node in _runtime_nodes(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize("library", sorted(EDGES))
+def test_a_library_at_the_edge_is_imported_only_there(library: str) -> None:
+    users = {str(p.relative_to(PACKAGE)) for p in _modules() if library in _libraries(p)}
+    assert users, f"nothing imports {library}: drop it from EDGES"
+    assert users <= EDGES[library], f"{library} imported beyond its edge: {sorted(users - EDGES[library])}"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -31,6 +30,10 @@ if TYPE_CHECKING:
 SANDBOX_DEFAULT_KEY = "sandbox-key"
 DEMO_BASE_URL = "http://sandbox.local/v2"
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"  # the demo's config and account, found from any directory
+# What the integration secrets of examples/config read with ${env:NAME}. The demo gives each a random value
+# of its own, so it needs nothing set and never reads a real credential; a real run takes them from CI.
+EXAMPLE_VARIABLES = ("CRM_TOKEN", "TICKETING_USER", "TICKETING_PASSWORD")
+ROTATED_VARIABLE = "CRM_TOKEN"
 
 
 @cli.command()
@@ -152,13 +155,15 @@ def demo(config_dir: str | None, seed: str | None) -> int:
     seed = seed or _example("sandbox-seed.yaml")
     with _seed_errors():
         the_sandbox = Sandbox(api_key=SANDBOX_DEFAULT_KEY, seed=load_seed(seed))
-    desired = pipeline.load_desired([config_dir])
+    environ = example_environ()
+    desired = pipeline.load_desired([config_dir], environ)
     remembered = Fingerprints(None, state_key(SANDBOX_DEFAULT_KEY))  # what the tool set, kept in memory only
     with TelnyxClient(SANDBOX_DEFAULT_KEY, DEMO_BASE_URL, transport=the_sandbox.transport()) as client:
         def plan() -> Plan:
             return pipeline.plan_from_account(client, desired, fingerprints=remembered)
 
         _title(f"1. plan: {config_dir} against a sandbox account seeded from {seed}")
+        click.echo(f"(the demo sets {', '.join(EXAMPLE_VARIABLES)}, which the config's secrets read, to random values)")
         first = plan()
         render.render(first, "text", sys.stdout)
         _title("2. apply")
@@ -173,7 +178,7 @@ def demo(config_dir: str | None, seed: str | None) -> int:
         pipeline.apply_plan(client, plan(), fingerprints=remembered)
         render.render(plan(), "text", sys.stdout, drift=True)
         _portouts(the_sandbox, client, desired, remembered)
-        _secrets(client)
+        _rotate(client, [config_dir], environ, remembered)
         click.echo(f"\nThe demo sent {client.requests_sent} requests to the sandbox.")
     click.echo("Next: `telnyx-reconciler sandbox` serves the same API on 127.0.0.1:4010 for your own configs.")
     return EXIT_OK
@@ -204,34 +209,26 @@ def _portouts(the_sandbox: Sandbox, client: TelnyxClient, desired: DesiredState,
     render.render(pipeline.plan_from_account(client, desired, fingerprints=remembered), "text", sys.stdout, drift=True)
 
 
-def _secrets(client: TelnyxClient) -> None:
-    """A secret is created, recognised, then rotated, and its value is never shown."""
+def example_environ() -> dict[str, str]:
+    """The process environment with a fresh random value for each of EXAMPLE_VARIABLES."""
+    return {**os.environ, **{name: secrets.token_urlsafe(24) for name in EXAMPLE_VARIABLES}}
+
+
+def _rotate(client: TelnyxClient, config: list[str], environ: dict[str, str], remembered: Fingerprints) -> None:
+    """A secret's value changes in the environment: the plan replaces it, and neither value is shown."""
     from reconciler import pipeline
 
-    _title("8. an integration secret from a file: created, recognised, then rotated; never shown")
-    with tempfile.TemporaryDirectory(prefix="telnyx-demo-") as work:
-        folder = Path(work)
-        (folder / "crm-token.txt").write_text(secrets.token_urlsafe(24))
-        (folder / "secrets.yaml").write_text(DEMO_SECRETS)
-        desired = pipeline.load_desired([str(folder)])
-        fingerprints = pipeline.open_state(desired, SANDBOX_DEFAULT_KEY)
-        pipeline.apply_plan(client, pipeline.plan_from_account(client, desired, fingerprints=fingerprints),
-                            on_progress=show_progress, fingerprints=fingerprints)
-        render.render(pipeline.plan_from_account(client, desired, fingerprints=fingerprints), "text", sys.stdout)
-        (folder / "crm-token.txt").write_text(secrets.token_urlsafe(24))  # rotated
-        rotated = pipeline.load_desired([str(folder)])
-        changed = pipeline.plan_from_account(client, rotated, fingerprints=fingerprints)
-        render.render(changed, "text", sys.stdout)
-        pipeline.apply_plan(client, changed, on_progress=show_progress, fingerprints=fingerprints)
-        render.render(pipeline.plan_from_account(client, rotated, fingerprints=fingerprints), "text", sys.stdout)
+    _title(f"8. {ROTATED_VARIABLE} is rotated: the secret that reads it is replaced; no value is ever shown")
+    rotated = pipeline.load_desired(config, {**environ, ROTATED_VARIABLE: secrets.token_urlsafe(24)})
+    secrets_only = [pipeline.Target("integration_secrets")]  # the port-out left to a person was shown above
 
+    def plan() -> Plan:
+        return pipeline.plan_from_account(client, rotated, secrets_only, fingerprints=remembered)
 
-DEMO_SECRETS = """\
-integration_secrets:
-  - identifier: demo-crm-token
-    type: bearer
-    token: ${file:crm-token.txt}
-"""
+    changed = plan()
+    render.render(changed, "text", sys.stdout)
+    pipeline.apply_plan(client, changed, on_progress=show_progress, fingerprints=remembered)
+    render.render(plan(), "text", sys.stdout)
 
 
 def _title(text: str) -> None:
