@@ -312,9 +312,10 @@ class _Builder:
         shared = self.field_sets.setdefault(frozenset(fields), fields)
         if shared is not fields:
             object.__setattr__(model, "__pydantic_fields_set__", shared)
-        for value in model.__dict__.values():
-            if isinstance(value, BaseModel):
-                self.share_field_sets(value)
+        values = model.__dict__
+        for name in fields:  # a nested model that was written in the config is among the fields it sets
+            if isinstance(values[name], BaseModel):
+                self.share_field_sets(values[name])
 
     def add_single(self, doc: yamlio.Document, name: str, value: Any) -> None:
         """A kind written as one mapping (the port-out policy): one entry, defined in one place."""
