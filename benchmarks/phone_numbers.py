@@ -12,6 +12,9 @@ the latency), exports it, and measures, each in a fresh process of the tool:
   resulting tag sets, ceil(numbers / 1,000) jobs) and against one request per number;
 - wall time, CPU time (user + system, the whole process) and peak memory (maximum resident set).
 
+The tool runs from cached bytecode, as an installed tool does (PYTHONDONTWRITEBYTECODE is cleared for its
+processes; the export, measured first, writes the cache).
+
 It prints a table and then one JSON line. Every wait is bounded and the sandbox is stopped at the end.
 """
 
@@ -38,7 +41,8 @@ PAGE = 250
 JOB = 1000
 TAG = "benchmark"
 RUN_TIMEOUT = 1800.0
-GOALS = {"plan_over_minimum": 0.10, "polls_per_job": 3.0, "cpu_seconds_100k": 15.0, "memory_mb_100k": 1024.0}
+GOALS = {"plan_over_minimum": 0.10, "polls_per_job": 3.0, "cpu_seconds_100k": 5.0, "memory_mb_100k": 600.0,
+         "apply_memory_mb_100k": 1024.0}
 
 
 # --- the sandbox, in its own process -----------------------------------------------------------------
@@ -55,6 +59,7 @@ def sandbox(numbers: int, latency_ms: float) -> AbstractContextManager[Served]:
 def measure(url: str, *args: str) -> dict[str, Any]:
     """Run one CLI command in a fresh process (this script's --child mode); what it sent and cost."""
     env = {**os.environ, "TELNYX_API_KEY": API_KEY, "TELNYX_BASE_URL": url}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     done = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, env=env,
                           cwd=ROOT, timeout=RUN_TIMEOUT)
     if done.returncode != 0:
@@ -169,8 +174,9 @@ def goals(result: dict[str, Any]) -> dict[str, bool]:
         "plan clean after apply": result["plan_after_apply_exit"] == 0 and plan["exit"] == 0,
     }
     if result["numbers"] >= 100_000:
-        met["plan CPU < 15 s"] = plan["cpu_s"] < GOALS["cpu_seconds_100k"]
-        met["plan memory < 1 GB"] = plan["memory_mb"] < GOALS["memory_mb_100k"]
+        met["plan CPU < 5 s"] = plan["cpu_s"] < GOALS["cpu_seconds_100k"]
+        met["plan memory < 600 MB"] = plan["memory_mb"] < GOALS["memory_mb_100k"]
+        met["apply memory < 1 GB"] = apply["memory_mb"] < GOALS["apply_memory_mb_100k"]
     return met
 
 

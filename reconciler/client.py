@@ -29,6 +29,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
@@ -233,7 +234,7 @@ class TelnyxClient:
             raise self._unreadable(200, f"listing {path}", self._where(path, base, 1, size),
                                    f"meta.total_pages {total:,} of {size} items: more than the limit of "
                                    f"{MAX_LIST_ITEMS:,} items the tool reads from one list")
-        collected.add(first, self._where(path, base, 1, size))
+        collected.add(first, partial(self._where, path, base, 1, size))
         if total <= 1:
             return collected.items
         window = self.max_in_flight
@@ -245,7 +246,7 @@ class TelnyxClient:
                     pending.append((pool.submit(self._list_page, path, base, number, size), number))
                     number += 1
                 future, done = pending.popleft()
-                collected.add(future.result(), self._where(path, base, done, size))
+                collected.add(future.result(), partial(self._where, path, base, done, size))
         return collected.items
 
     def _first_page(self, path: str, base: dict[str, Any]) -> tuple[dict[str, Any], int]:
@@ -462,7 +463,9 @@ class _Collected:
         self.items: list[Any] = []
         self._seen: set[str] = set()
 
-    def add(self, page: dict[str, Any], where: str) -> None:
+    def add(self, page: dict[str, Any], where: Callable[[], str]) -> None:
+        """`where` gives the page's URL, built only when a message needs it: building it for every page of a large
+        list cost a fifth of the time spent reading the pages."""
         for raw in page["data"]:
             ident = str(raw["id"])
             if ident in self._seen:
@@ -472,9 +475,9 @@ class _Collected:
                 self.items.append(self.convert(raw))
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 problem = f"an item ({ident}) without the documented fields ({type(exc).__name__} {exc})"
-                raise TelnyxClient._unreadable(200, self.what, where, problem) from None
+                raise TelnyxClient._unreadable(200, self.what, where(), problem) from None
         if len(self.items) > MAX_LIST_ITEMS:
-            raise TelnyxClient._unreadable(200, self.what, where,
+            raise TelnyxClient._unreadable(200, self.what, where(),
                                            f"more than the limit of {MAX_LIST_ITEMS:,} items per list")
 
 

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 def desired_view(kind: Kind, entry: Entry) -> dict[str, Any]:
     """What an entry asks for, as compared with the account (create-only and control fields left out)."""
     hidden = kind.create_only | kind.control_fields
-    return {k: v for k, v in entry.managed().items() if k not in hidden}
+    managed = entry.managed()
+    return {k: v for k, v in managed.items() if k not in hidden} if not hidden.isdisjoint(managed) else managed
 
 
 def project(live: dict[str, Any], wanted: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
@@ -35,19 +36,62 @@ from reconciler.state import Fingerprints, load_fingerprints, state_key
 from reconciler.states import DesiredState, LiveResource, LiveState, Source
 
 GC_BATCH = 100_000  # allocations between young collections while a large account is loaded or compared
+GC_OLDER = 1_000  # young collections between middle-generation ones meanwhile (Python's default: 10)
 
 
-@contextmanager
-def few_collections() -> Iterator[None]:
-    """Collect cycles less often while a large config or account is built. A hundred thousand phone numbers
-    are millions of objects that all live on, and at the collector's default pace (every 700 allocations)
-    it rescans them again and again: half the CPU of such a plan. Cycles are still collected, later."""
-    previous = gc.get_threshold()
-    gc.set_threshold(max(previous[0], GC_BATCH), *previous[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*previous)
+class _Collections:
+    """How often the cycle collector runs while a config or an account is built (see few_collections).
+    Steps nest, and run in several threads in the receiver (its decision workers): the first to start
+    changes the pace, the last to finish restores it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._previous = gc.get_threshold()
+        self._enabled = gc.isenabled()
+
+    @contextmanager
+    def fewer(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth == 0:
+                self._start()
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._finish()
+
+    def _start(self) -> None:
+        self._previous, self._enabled = gc.get_threshold(), gc.isenabled()
+        gc.unfreeze()  # what the last step set aside is examined again from now on
+        if threading.current_thread() is threading.main_thread():
+            gc.disable()  # a command's own step: nothing else runs meanwhile that could pile up garbage
+        else:
+            gc.set_threshold(max(self._previous[0], GC_BATCH), max(self._previous[1], GC_OLDER), self._previous[2])
+
+    def _finish(self) -> None:
+        gc.set_threshold(*self._previous)
+        gc.freeze()
+        if self._enabled:
+            gc.enable()
+
+
+_COLLECTIONS = _Collections()
+
+
+def few_collections() -> AbstractContextManager[None]:
+    """Collect cycles less often while a large config or account is built, and set what was built aside
+    afterwards. A hundred thousand phone numbers are millions of objects that all live on: at the
+    collector's default pace (every 700 allocations) it scans them again and again (half the CPU of such
+    a plan), and every later collection of the oldest generation would scan them all once more. So a
+    command's step (on the main thread) runs without automatic collection, and a step in a worker thread
+    collects the young generation only every GC_BATCH allocations. When the last step ends, everything
+    then alive is frozen (gc.freeze: out of the collector's sight, still freed by reference counting when
+    no longer used) until the next step unfreezes it, so a cycle that became garbage is collected then."""
+    return _COLLECTIONS.fewer()
 
 
 def load_desired(

@@ -41,7 +41,7 @@ class LiveState:
         return {name: len(items) for name, items in self.resources.items()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Source:
     """Where an entry was written. The line is looked up only when a message needs it."""
 

@@ -50,13 +50,24 @@ class Document:
     _tree: Any = None
     _scan: Any = None
     _unreadable: bool = False
+    _forgotten: bool = False
+
+    def forget_data(self) -> None:
+        """Drop the parsed data once the config has been built from it: for 100,000 phone numbers it is over
+        100 MB that nothing reads again unless a message needs a line, and then `locate` parses the text again."""
+        self.data, self._forgotten = None, True
+
+    def _data(self) -> Any:
+        if self._forgotten:
+            self.data, self._forgotten = _parse(self.text), False
+        return self.data
 
     def locate(self, loc: Sequence[int | str]) -> tuple[int | None, int | None]:
         """1-based (line, column) of the deepest node of `loc` that exists in the file."""
         if self._tree is None:
             if self._scan is None:
                 self._scan = _Scanner(self.text)
-            found = self._scan.locate(self.data, loc) if MERGE_KEY not in self.text else None
+            found = self._scan.locate(self._data(), loc) if MERGE_KEY not in self.text else None
             if found is not None:
                 return found
             if not self._unreadable:
@@ -243,21 +254,25 @@ def load(path: Path) -> Document:
     shown = str(path)
     text = read_text(path)
     try:
-        # YAML 1.2 has no timestamps, and yaml-rs would read a block scalar (`|`) holding a date as one
-        data = yaml_rs.loads(text, parse_datetime=False)
+        data = _parse(text)
     except yaml_rs.YAMLDecodeError as exc:
         if "recursion limit" in str(exc):
             raise ConfigError.single(shown, *_line_of(str(exc)), TOO_DEEP, DEPTH_HINT) from None
         if len(text) <= FULL_SYNTAX_CHECK:
             _parse_positions(shown, text)  # raises with ruamel's message and position
         raise ConfigError.single(shown, *_line_of(str(exc)), f"invalid YAML: {str(exc).splitlines()[-1]}") from None
-    if MERGE_KEY in text:
-        data = _merge_keys(data)
-    if ALIAS.search(text):
+    if "*" in text and ALIAS.search(text):
         _check_aliases(shown, text, data)
     document = Document(shown, data, text)
     check_data(document)
     return document
+
+
+def _parse(text: str) -> Any:
+    """The data of text that read_text passed, merge keys resolved."""
+    # YAML 1.2 has no timestamps, and yaml-rs would read a block scalar (`|`) holding a date as one
+    data = yaml_rs.loads(text, parse_datetime=False)
+    return _merge_keys(data) if MERGE_KEY in text else data
 
 
 def _check_aliases(shown: str, text: str, data: Any) -> None:

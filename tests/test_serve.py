@@ -182,7 +182,13 @@ def test_a_duplicated_delivery_is_acted_on_once(rig: Rig) -> None:
     delivered = [d.event_id for d in rig.sender.deliveries if d.status == 200]
     assert len(delivered) > len(set(delivered))  # every event arrived twice
     assert rig.answers(order) == [200]
-    assert [line["outcome"] for line in rig.decisions.about(order)] == ["answered"]
+    lines = rig.decisions.about(order)
+    # one decision per event, however often it arrived; a catch-up pass that found the order at the same
+    # moment may have answered it instead, and the event then finds it no longer pending
+    events = [line["event"] for line in lines if line["source"] == "webhook"]
+    assert len(events) == len(set(events)) >= 1
+    assert [line["outcome"] for line in lines].count("answered") == 1
+    assert {line["outcome"] for line in lines} <= {"answered", "not pending"}
 
 
 def test_an_order_answered_elsewhere_first_is_left_alone(rig: Rig) -> None:

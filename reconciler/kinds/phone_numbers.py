@@ -267,8 +267,9 @@ def _product_of(raw: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def _merge(attrs: dict[str, Any], values: dict[str, Any]) -> None:
+    """Each number's groups are its own (from_api builds them), so they are extended in place."""
     for name, value in values.items():
-        attrs[name] = {**attrs.get(name, {}), **value}
+        attrs.setdefault(name, {}).update(value)
 
 
 def _name(ctx: DiffContext, kind: str, live_id: str | None) -> str | None:
