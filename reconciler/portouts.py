@@ -1,7 +1,7 @@
 """Port-out orders through the API client: reading orders, their comments, documents, rejection
 codes and events, answering them, and exporting them as a report.
 
-Functions take any `kinds.base.Api` (the `TelnyxClient`, or a test double) and return the API's
+Functions take any `api.Api` (the `TelnyxClient`, or a test double) and return the API's
 JSON objects; nothing here prints. Filters are given by their API names without the `filter[...]`
 wrapping (`{"status": "pending", "inserted_at": {"gte": "2024-05-01T00:00:00Z"}}`); a list value is
 sent comma-separated, the way the spec's array filters are read.
