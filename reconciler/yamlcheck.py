@@ -11,16 +11,27 @@ Each refusal names the file, line and column.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from reconciler.errors import ConfigError
 
-if TYPE_CHECKING:
-    from reconciler.yamlio import Document, Loc
-
 BOM = b"\xef\xbb\xbf"
+Loc = tuple[int | str, ...]  # a path into parsed YAML: mapping keys and list indexes
+
+
+class Parsed(Protocol):
+    """What `check_data` reads of a parsed file (yamlio.Document is one): its data, text and path, and the
+    line and column of a path in it."""
+
+    path: str
+    data: Any
+    text: str
+
+    def locate(self, loc: Sequence[int | str]) -> tuple[int | None, int | None]: ...
+
+
 MAX_DEPTH = 64  # a config needs about eight levels; ruamel, the merge of defaults and validation recurse
 TOO_DEEP = f"the YAML is nested more than {MAX_DEPTH} levels deep"
 DEPTH_HINT = "a config needs a few levels; flatten the structure"
@@ -107,7 +118,7 @@ def _one_document(shown: str, text: str) -> None:
         opened, start = True, mark.end()
 
 
-def check_data(document: Document) -> None:
+def check_data(document: Parsed) -> None:
     """Nesting depth (parsers and validation recurse), and control characters written as escapes (`"\\0"`)."""
     if _deeper_than(document.data, MAX_DEPTH):
         deep = next(loc for loc, _ in _walk(document.data) if len(loc) >= MAX_DEPTH)
@@ -145,7 +156,7 @@ def _walk(data: Any) -> Iterator[tuple[Loc, Any]]:
             stack.append((value, (*loc, key)))
 
 
-def _issue(document: Document, loc: tuple[int | str, ...], message: str, hint: str) -> ConfigError:
+def _issue(document: Parsed, loc: tuple[int | str, ...], message: str, hint: str) -> ConfigError:
     line, column = document.locate(loc)
     return ConfigError.single(document.path, line, column, message, hint)
 

@@ -32,7 +32,6 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from reconciler.errors import ConfigError
 from reconciler.yamlcheck import CONTENT_LINE, DEPTH_HINT, TOO_DEEP, check_data, position, read_text
 
-Loc = tuple[int | str, ...]
 MERGE_KEY = "<<"
 FULL_SYNTAX_CHECK = 1_000_000  # characters: above this, a syntax error is told in the fast parser's words
 DASH = re.compile(r"-(?=[ \r\n]|$)", re.M)
