@@ -56,7 +56,8 @@ class _Context:
         self._used: set[str] | None = None
 
     def key_of_id(self, kind: str, live_id: str) -> str | None:
-        return self._keys_by_id.get(kind, {}).get(live_id)
+        keys = self._keys_by_id.get(kind)
+        return keys.get(live_id) if keys is not None else None
 
     def doomed(self, kind: str, live_id: str) -> bool:
         return live_id in self._doomed[kind]
@@ -269,13 +270,13 @@ def live_view(kind: Kind, attrs: dict[str, Any], wanted: dict[str, Any], ctx: _C
         if group in wanted:
             view[group] = _gathered(kind, attrs, group, wanted[group])
     for ref in kind.names:
-        top, _, sub = ref.field.partition(".")
+        top, inside = ref.parts
         if top not in view:
             continue
-        if not sub:
+        if not inside:
             view[top] = _name(ctx, ref.kind, attrs.get(ref.live_id))
-        elif isinstance(view[top], dict) and sub in view[top]:
-            view[top] = {**view[top], sub: _name(ctx, ref.kind, attrs.get(ref.live_id))}
+        elif top in kind.flattened and inside in view[top]:  # the group was gathered above, for this view
+            view[top][inside] = _name(ctx, ref.kind, attrs.get(ref.live_id))
     return view
 
 
@@ -283,8 +284,10 @@ def _gathered(kind: Kind, attrs: dict[str, Any], group: str, wanted: Any) -> dic
     """A flattened group in the config's shape: `{group}_{setting}` of the live attributes, at the settings
     `wanted` sets (all of them when it sets the group as a whole)."""
     model = None if isinstance(wanted, dict) else nested_model(kind.model, group)
-    settings = model.model_fields if model is not None else wanted or {}
-    return {name: attrs.get(f"{group}_{name}") for name in settings}
+    gathered = {}
+    for name in model.model_fields if model is not None else wanted or {}:
+        gathered[name] = attrs.get(f"{group}_{name}")
+    return gathered
 
 
 def _name(ctx: _Context, kind: str, live_id: str | None) -> str | None:

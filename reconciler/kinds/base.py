@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -67,9 +68,15 @@ class NameRef:
     """A config field that names another kind's resource, and the live field that holds its id: the diff
     checks that the name exists and shows the live id by its name (kinds/base.py's `names`)."""
 
-    field: str  # dotted path inside the entry, e.g. "emergency.address"
+    field: str  # the entry's field, or a setting of a flattened group: "billing_group", "emergency.address"
     kind: str  # the kind named, e.g. "addresses"
     live_id: str  # top-level live attribute with the named resource's id, e.g. "emergency_address_id"
+
+    @cached_property
+    def parts(self) -> tuple[str, str]:
+        """The entry's field and the setting inside it ("" for a field itself), split once: read for every entry."""
+        top, _, inside = self.field.partition(".")
+        return top, inside
 
 
 @dataclass(frozen=True)
@@ -225,9 +232,10 @@ class Kind:
     def references(self, entry: Entry) -> Iterable[Reference]:
         """The names of other kinds' resources that the entry uses (from `names`)."""
         for ref in self.names:
-            value: Any = entry
-            for part in ref.field.split("."):
-                value = getattr(value, part, None)
+            top, inside = ref.parts
+            value = getattr(entry, top, None)
+            if inside:
+                value = getattr(value, inside, None)
             if value:
                 yield Reference(ref.kind, value, ref.field)
 
