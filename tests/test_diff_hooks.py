@@ -216,3 +216,16 @@ def test_a_kind_that_declares_its_names_gets_the_reference_check_and_live_names_
     assert sorted(i.message for i in result.issues) == [
         "alarm.group: billing group 'gone' exists neither in the config nor in the account",
         "owner: billing group 'nowhere' exists neither in the config nor in the account"]
+
+
+def test_the_registry_declares_names_and_removals_the_loop_can_use() -> None:
+    """A named kind is compared first (its deletes are known when the names are shown), a name inside a group
+    sits in a group the API flattens, and the removal field is a control field (never compared or sent)."""
+    for kind in KINDS.values():
+        assert type(kind).references is Kind.references, kind.name
+        assert not kind.removal_field or kind.removal_field in kind.control_fields, kind.name
+        for ref in kind.names:
+            top, inside = ref.parts
+            assert ref.kind in kind.depends_on and ref.kind in KINDS, (kind.name, ref)
+            assert top in kind.model.model_fields and (not inside or top in kind.flattened), (kind.name, ref)
+    assert {ref.field for ref in KINDS["phone_numbers"].names} == {"billing_group", "emergency.address"}

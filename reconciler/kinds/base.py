@@ -5,7 +5,7 @@ the config's shape (`from_api`) and back (`to_api`), and its calls (fetch, creat
 engine never looks inside a kind beyond this interface.
 
 Most kinds are plain REST collections and only set class attributes and `from_api`. A kind whose API
-works differently (phone numbers: no create, batch jobs, references to other kinds) overrides the hooks:
+works differently (phone numbers: no create, batch jobs) overrides the hooks:
 `confirm` (what only the API can tell before a plan) and `apply_steps` (how a batch of steps is carried
 out).
 
