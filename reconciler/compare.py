@@ -4,6 +4,7 @@ places, the field-level differences between the two, and the deletes of live res
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -27,15 +28,16 @@ def project(live: dict[str, Any], wanted: dict[str, Any], model: type[BaseModel]
     view: dict[str, Any] = {}
     for name, value in wanted.items():
         current = live.get(name)
-        sub = _nested_model(model, name)
-        if sub is not None and isinstance(value, dict) and isinstance(current, dict):
+        if isinstance(value, dict) and isinstance(current, dict) and (sub := nested_model(model, name)) is not None:
             view[name] = project(current, value, sub)
         else:
             view[name] = current
     return view
 
 
-def _nested_model(model: type[BaseModel], name: str) -> type[BaseModel] | None:
+@cache  # asked for each settings group of every entry; a model's fields do not change
+def nested_model(model: type[BaseModel], name: str) -> type[BaseModel] | None:
+    """The model of a nested settings group, or None for a field that is not one."""
     info = model.model_fields.get(name)
     if info is None:
         return None

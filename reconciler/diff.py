@@ -3,13 +3,14 @@ compares by itself.
 
 For each kind, in dependency order, the loop pairs each entry with the live resource of its key (of
 several, the one the kind picks; the others are duplicates, compare.duplicates) and turns each pair into a
-change, or none. The kind plugs in through narrow hooks (kinds/base.py lists them): the live values in the
-config's shape at the places the entry sets (`live_view`), write-only fields compared by fingerprint
-(fingerprint.py), whether a missing resource may be created (`never_created`), a live resource left alone
-while it is in some state (`left_alone`), an entry that asks for a delete (`removal`), and `review` of what
-the loop found. Only what the config sets is compared, so read-only fields, API defaults and fields the
-config leaves out never show up as differences. `==` decides whether a pair differs, and only the pairs
-that do are described field by field (compare.field_changes).
+change, or none. The kind declares what the loop needs and plugs in through narrow hooks (kinds/base.py
+lists them): the fields that name other kinds' resources (`names`: the loop shows each live id by its
+name), groups the API flattens (`flattened`), write-only fields compared by fingerprint (fingerprint.py),
+whether a missing resource may be created (`never_created`), a live resource left alone while it is in
+some state (`left_alone`), the field by which an entry asks for a delete (`removal_field`; only then is the
+kind asked, `removal`), and `review` of what the loop found. Only what the config sets is compared, so
+read-only fields, API defaults and fields the config leaves out never show up as differences. `==` decides
+whether a pair differs, and only the pairs that do are described field by field (compare.field_changes).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler import fingerprint
-from reconciler.compare import desired_view, duplicates, field_changes, prune_change
+from reconciler.compare import desired_view, duplicates, field_changes, nested_model, project, prune_change
 from reconciler.errors import ConfigIssue
 from reconciler.kinds import KINDS, Entry, Kind
 from reconciler.kinds.base import KindDiff, Removal
@@ -55,7 +56,8 @@ class _Context:
         self._used: set[str] | None = None
 
     def key_of_id(self, kind: str, live_id: str) -> str | None:
-        return self._keys_by_id.get(kind, {}).get(live_id)
+        keys = self._keys_by_id.get(kind)
+        return keys.get(live_id) if keys is not None else None
 
     def doomed(self, kind: str, live_id: str) -> bool:
         return live_id in self._doomed[kind]
@@ -205,8 +207,9 @@ def diff_kind(kind: Kind, entries: list[Entry], live: list[LiveResource], prune:
 
 def _change(kind: Kind, entry: Entry, live: LiveResource, ctx: _Context, result: KindDiff) -> Change | None:
     """What an entry asks of its live resource: the delete it asks for, else what comparing them finds."""
-    asked = kind.removal(entry, live)
-    return _compare(kind, entry, live, ctx, result) if asked is None else _removal(kind, entry, live, asked, result)
+    if kind.removal_field and getattr(entry, kind.removal_field):
+        return _removal(kind, entry, live, kind.removal(live), result)
+    return _compare(kind, entry, live, ctx, result)
 
 
 def _not_changed(kind: Kind, absent: list[str], held: dict[str, list[str]], result: KindDiff) -> None:
@@ -237,14 +240,14 @@ def _pick(kind: Kind, entry: Entry, candidates: list[LiveResource], ctx: _Contex
         ordered = sorted(candidates, key=lambda c: c.created_at)
         return ordered[-1], ordered[:-1]
     wanted = desired_view(kind, entry)
-    chosen = max(candidates, key=lambda c: (kind.live_view(c.attrs, wanted, ctx) == wanted, ctx.in_use(c.id), c.created_at))
+    chosen = max(candidates, key=lambda c: (live_view(kind, c.attrs, wanted, ctx) == wanted, ctx.in_use(c.id), c.created_at))
     return chosen, [c for c in candidates if c is not chosen]
 
 
 def _compare(kind: Kind, entry: Entry, live: LiveResource, ctx: _Context, result: KindDiff) -> Change | None:
     """An update or a replace when the live view differs from what the entry asks for; else None."""
     wanted = desired_view(kind, entry)
-    current = kind.live_view(live.attrs, wanted, ctx)
+    current = live_view(kind, live.attrs, wanted, ctx)
     written = fingerprint.compare(kind, entry, live, wanted, current, ctx)
     if written.note:
         result.notes.append(written.note)
@@ -257,6 +260,45 @@ def _compare(kind: Kind, entry: Entry, live: LiveResource, ctx: _Context, result
         return replace_change(kind, entry, live, current, fields, reason)
     return Change(kind.name, live.key, Action.UPDATE, current, wanted, tuple(fields), written.reason, live.id,
                   entry.prevent_destroy)
+
+
+def live_view(kind: Kind, attrs: dict[str, Any], wanted: dict[str, Any], ctx: _Context) -> dict[str, Any]:
+    """The live values in the config's words at the places `wanted` sets: groups the API flattens gathered,
+    ids of other kinds' resources shown by their names."""
+    view = project(attrs, wanted, kind.model)
+    for group in kind.flattened:
+        if group in wanted:
+            view[group] = _gathered(kind, attrs, group, wanted[group])
+    for ref in kind.names:
+        top, inside = ref.parts
+        if top not in view:
+            continue
+        if not inside:
+            view[top] = _name(ctx, ref.kind, attrs.get(ref.live_id))
+        elif top in kind.flattened and inside in view[top]:  # the group was gathered above, for this view
+            view[top][inside] = _name(ctx, ref.kind, attrs.get(ref.live_id))
+    return view
+
+
+def _gathered(kind: Kind, attrs: dict[str, Any], group: str, wanted: Any) -> dict[str, Any]:
+    """A flattened group in the config's shape: `{group}_{setting}` of the live attributes, at the settings
+    `wanted` sets (all of them when it sets the group as a whole)."""
+    model = None if isinstance(wanted, dict) else nested_model(kind.model, group)
+    gathered = {}
+    for name in model.model_fields if model is not None else wanted or {}:
+        gathered[name] = attrs.get(f"{group}_{name}")
+    return gathered
+
+
+def _name(ctx: _Context, kind: str, live_id: str | None) -> str | None:
+    """A named resource's name, marked when the plan deletes it (so that what uses it is moved), or the
+    words for an id no resource the tool reads has."""
+    if not live_id:
+        return None
+    key = ctx.key_of_id(kind, live_id)
+    if key is None:
+        return f"(unnamed {KINDS[kind].title if kind in KINDS else kind} {live_id})"
+    return f"{key} (being replaced)" if ctx.doomed(kind, live_id) else key
 
 
 def replace_change(kind: Kind, entry: Entry, live: LiveResource, current: dict[str, Any], fields: list[FieldChange],

@@ -9,10 +9,12 @@ import ast
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from reconciler.config import ReconcilerSettings
 from reconciler.diff import DiffResult, diff
 from reconciler.kinds import KINDS
-from reconciler.kinds.base import Entry, Kind, Removal, WriteOnlyWords
+from reconciler.kinds.base import Entry, Kind, NameRef, Removal, WriteOnlyWords
 from reconciler.plan import Action, FieldChange
 from reconciler.state import Fingerprints
 from reconciler.states import DesiredState, LiveResource, LiveState
@@ -143,13 +145,16 @@ class Owned(Widgets):
 
     never_created = "they are bought elsewhere"
     control_fields = frozenset({"destroy"})
+    removal_field = "destroy"
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
 
     def left_alone(self, live: LiveResource) -> str | None:
         return "are locked, so they are left alone" if live.attrs.get("locked") else None
 
-    def removal(self, entry: Entry, live: LiveResource) -> Removal | None:
-        if not getattr(entry, "destroy", False):
-            return None
+    def removal(self, live: LiveResource) -> Removal:
+        self.asked.append(live.key)
         if live.attrs.get("kept"):
             return Removal("", refused=f"{live.key} is kept")
         return Removal("asked for", irreversible=True)
@@ -160,8 +165,67 @@ def test_hooks_refuse_creates_leave_resources_alone_and_turn_entries_into_delete
                {"name": "stay", "destroy": True}]
     account = live({"name": "locked", "id": "w1", "locked": True, "colour": "red"}, {"name": "bye", "id": "w2"},
                    {"name": "stay", "id": "w3", "kept": True})
-    result = run(Owned(), entries, account)
+    owned = Owned()
+    result = run(owned, entries, account)
+    assert owned.asked == ["bye", "stay"]  # only the entries that set the removal field
     assert result.errors == ["1 widget(s) in the config are not in the account (they are bought elsewhere): missing"]
     assert result.notes == ["stay is kept", "1 widget(s) differ from the config but are locked, so they are left alone: locked"]
     [delete] = result.changes
     assert (delete.key, delete.action, delete.irreversible, delete.reason) == ("bye", Action.DELETE, True, "asked for")
+
+
+class Alarm(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool | None = None
+    group: str | None = None
+
+
+class Gadget(Entry):
+    name: str
+    owner: str | None = None
+    alarm: Alarm | None = None
+
+
+class Gadgets(Widgets):
+    """Only declarations: a field naming a billing group, and a group the API spreads over `alarm_*` fields."""
+
+    name = "gadgets"
+    title = "gadget"
+    model = Gadget
+    depends_on = ("billing_groups",)
+    names = (NameRef("owner", "billing_groups", "owner_id"), NameRef("alarm.group", "billing_groups", "alarm_group_id"))
+    flattened = frozenset({"alarm"})
+
+
+def test_a_kind_that_declares_its_names_gets_the_reference_check_and_live_names_without_a_method_of_its_own() -> None:
+    assert all(getattr(Gadgets, hook) is getattr(Kind, hook) for hook in ("references", "removal", "review"))
+    entries = [Gadget(name="same", owner="ops", alarm=Alarm(enabled=True, group="ops")),
+               Gadget(name="moved", owner="ops"), Gadget(name="odd", owner="ops"),
+               Gadget(name="lost", owner="nowhere", alarm=Alarm(group="gone"))]
+    groups = [LiveResource("ops", "bg1", {"name": "ops"}), LiveResource("old", "bg2", {"name": "old"})]
+    gadgets = [LiveResource(n, f"g-{n}", {"name": n, "owner_id": owner, "alarm_enabled": True, "alarm_group_id": "bg1"})
+               for n, owner in (("same", "bg1"), ("moved", "bg2"), ("odd", "bg9"), ("lost", "bg1"))]
+    desired = DesiredState(settings=ReconcilerSettings.model_construct(prune=["billing_groups"]),
+                           entries={"billing_groups": [KINDS["billing_groups"].model(name="ops")], "gadgets": entries})
+    result = diff(desired, LiveState({"billing_groups": groups, "gadgets": gadgets}),
+                  {"billing_groups": KINDS["billing_groups"], "gadgets": Gadgets()})
+    updates = {c.key: [(f.path, f.before, f.after) for f in c.fields] for c in result.changes if c.kind == "gadgets"}
+    assert updates == {"moved": [("owner", "old (being replaced)", "ops")],
+                       "odd": [("owner", "(unnamed billing group bg9)", "ops")],
+                       "lost": [("alarm.group", "ops", "gone"), ("owner", "ops", "nowhere")]}
+    assert sorted(i.message for i in result.issues) == [
+        "alarm.group: billing group 'gone' exists neither in the config nor in the account",
+        "owner: billing group 'nowhere' exists neither in the config nor in the account"]
+
+
+def test_the_registry_declares_names_and_removals_the_loop_can_use() -> None:
+    """A named kind is compared first (its deletes are known when the names are shown), a name inside a group
+    sits in a group the API flattens, and the removal field is a control field (never compared or sent)."""
+    for kind in KINDS.values():
+        assert type(kind).references is Kind.references, kind.name
+        assert not kind.removal_field or kind.removal_field in kind.control_fields, kind.name
+        for ref in kind.names:
+            top, inside = ref.parts
+            assert ref.kind in kind.depends_on and ref.kind in KINDS, (kind.name, ref)
+            assert top in kind.model.model_fields and (not inside or top in kind.flattened), (kind.name, ref)
+    assert {ref.field for ref in KINDS["phone_numbers"].names} == {"billing_group", "emergency.address"}

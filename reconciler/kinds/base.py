@@ -5,19 +5,23 @@ the config's shape (`from_api`) and back (`to_api`), and its calls (fetch, creat
 engine never looks inside a kind beyond this interface.
 
 Most kinds are plain REST collections and only set class attributes and `from_api`. A kind whose API
-works differently (phone numbers: no create, batch jobs, references to other kinds) overrides the hooks:
-`references` (names of other kinds' resources it uses), `confirm` (what only the API can tell before a
-plan) and `apply_steps` (how a batch of steps is carried out).
+works differently (phone numbers: no create, batch jobs) overrides the hooks:
+`confirm` (what only the API can tell before a plan) and `apply_steps` (how a batch of steps is carried
+out).
 
 How a kind plugs into the diff. There is one diff, diff.py's loop; no kind compares by itself. The loop
-pairs each entry with its live resource by key and asks the kind, where it has something to say:
-- `live_view`: the live values in the config's shape at the places the entry sets (names for ids, say);
-  by default `compare.project`;
+pairs each entry with its live resource by key and compares the entry's values with the live ones at the
+same places. A kind declares what the loop needs to know, and overrides a hook only where it has
+something to decide:
+- `names`: fields that name another kind's resource (a number's `billing_group`), with the live field
+  holding its id; the loop checks the names exist (`references`) and compares the live id by its name;
+- `flattened`: settings groups the API spreads over top-level fields (a number's `emergency_enabled`);
 - `fingerprinted`, `material`, `write_only_words`, `keeps_unverified`: fields the API never shows back,
   compared by the fingerprint of what the tool last wrote (fingerprint.py);
 - `never_created`: why an entry whose resource the account lacks is an error, not a create;
 - `left_alone`: a live resource the tool must not change while it is in some state;
-- `removal`: an entry that asks for its resource to be deleted;
+- `removal_field` and `removal`: the entry field that asks for the resource to be deleted (a number's
+  `release: true`), and what the kind says of that delete; asked only of entries that set the field;
 - `pick_newest`: which of several live resources with one key the entry manages;
 - `immutable`, `replace_reason`, `create_only`, `control_fields`: what is replaced, and what is compared;
 - `review`: filter or add to what the loop found (notes, changes it would rather note, plans it refuses).
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -56,6 +61,22 @@ class Entry(BaseModel):
     def managed(self) -> dict[str, Any]:
         """The values this entry sets, in API field names (what the diff compares)."""
         return self.model_dump(mode="json", exclude_unset=True, exclude=set(META_FIELDS))
+
+
+@dataclass(frozen=True)
+class NameRef:
+    """A config field that names another kind's resource, and the live field that holds its id: the diff
+    checks that the name exists and shows the live id by its name (kinds/base.py's `names`)."""
+
+    field: str  # the entry's field, or a setting of a flattened group: "billing_group", "emergency.address"
+    kind: str  # the kind named, e.g. "addresses"
+    live_id: str  # top-level live attribute with the named resource's id, e.g. "emergency_address_id"
+
+    @cached_property
+    def parts(self) -> tuple[str, str]:
+        """The entry's field and the setting inside it ("" for a field itself), split once: read for every entry."""
+        top, _, inside = self.field.partition(".")
+        return top, inside
 
 
 @dataclass(frozen=True)
@@ -150,6 +171,12 @@ class Kind:
     create_only: ClassVar[frozenset[str]] = frozenset()
     # Entry fields that steer the tool rather than describe the resource (never compared or sent).
     control_fields: ClassVar[frozenset[str]] = frozenset()
+    # The control field by which an entry asks for its live resource to be deleted; empty: none can.
+    removal_field: ClassVar[str] = ""
+    # Fields naming other kinds' resources: checked to exist, and compared by the name of the live id.
+    names: ClassVar[tuple[NameRef, ...]] = ()
+    # Settings groups that the API spreads over top-level fields named `{group}_{setting}`.
+    flattened: ClassVar[frozenset[str]] = frozenset()
     # Fields holding secrets: only ${env:..}/${file:..} in the YAML, shown as (sensitive), never exported.
     sensitive: ClassVar[frozenset[str]] = frozenset()
     # Sensitive fields the API never returns: state.py keeps a keyed fingerprint of what the tool wrote.
@@ -203,7 +230,14 @@ class Kind:
     # --- hooks for kinds that are not plain REST -------------------------------------------------------
 
     def references(self, entry: Entry) -> Iterable[Reference]:
-        return ()
+        """The names of other kinds' resources that the entry uses (from `names`)."""
+        for ref in self.names:
+            top, inside = ref.parts
+            value = getattr(entry, top, None)
+            if inside:
+                value = getattr(value, inside, None)
+            if value:
+                yield Reference(ref.kind, value, ref.field)
 
     def reads(self, entries: list[Entry]) -> frozenset[str]:
         """What `fetch` needs for these entries: the fields any entry sets, top-level and (dotted) one
@@ -217,10 +251,6 @@ class Kind:
                     used.update(f"{field_name}.{sub}" for sub in value.model_fields_set)
         return frozenset(used)
 
-    def live_view(self, attrs: dict[str, Any], wanted: dict[str, Any], ctx: DiffContext) -> dict[str, Any]:
-        """The live values, in the config's words, at the places `wanted` sets (what the diff compares)."""
-        return project(attrs, wanted, self.model)
-
     def keeps_unverified(self, entry: Entry) -> bool:
         """Whether the entry keeps a write-only value the tool has no record of, rather than writing it."""
         return False
@@ -230,9 +260,10 @@ class Kind:
         "N <title>(s) differ from the config but" (a number being ported out); None: it may be."""
         return None
 
-    def removal(self, entry: Entry, live: LiveResource) -> Removal | None:
-        """An entry that asks for its live resource to be deleted (a number's `release: true`)."""
-        return None
+    def removal(self, live: LiveResource) -> Removal:
+        """What the delete of a live resource whose entry sets `removal_field` is: why, whether it can be
+        undone, or why the tool refuses it."""
+        return Removal(f"{self.removal_field}: the entry asks for it to be deleted")
 
     def confirm(self, api: Api, entries: list[Entry], live: list[LiveResource], desired: DesiredState) -> KindDiff:
         """Ask the API what reading the kind does not tell, before a plan is made (is an address valid, does

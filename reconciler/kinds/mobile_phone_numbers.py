@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from reconciler.kinds import owned_numbers
-from reconciler.kinds.base import DiffContext, Kind, Names
+from reconciler.kinds.base import Kind, Names
 from reconciler.kinds.owned_numbers import (
     CALL_DEFAULTS,
     CallForwarding,
@@ -18,7 +18,6 @@ from reconciler.kinds.owned_numbers import (
     CnamListing,
     NumberEntry,
     SettingsGroup,
-    project_settings,
     without_defaults,
 )
 from reconciler.states import LiveResource
@@ -53,9 +52,6 @@ class MobilePhoneNumbers(Kind):
     path = "/v2/mobile_phone_numbers"
     prunable = False
     never_created = owned_numbers.NOT_BOUGHT
-
-    def live_view(self, attrs: dict[str, Any], wanted: dict[str, Any], ctx: DiffContext) -> dict[str, Any]:
-        return project_settings(attrs, wanted)
 
     def left_alone(self, live: LiveResource) -> str | None:
         return owned_numbers.left_alone(live)

@@ -124,17 +124,6 @@ def without_defaults(values: dict[str, Any], defaults: dict[str, Any]) -> dict[s
     return kept
 
 
-def project_settings(live: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
-    """The live values at the places `wanted` sets. A number's nested mappings are all settings groups, so
-    this needs no look at the models (which compare.project makes for every field: most of the cost of
-    comparing a large account)."""
-    view: dict[str, Any] = {}
-    for name, value in wanted.items():
-        current = live.get(name)
-        view[name] = project_settings(current, value) if isinstance(value, dict) and isinstance(current, dict) else current
-    return view
-
-
 def is_e164(value: str) -> bool:
     return len(value) <= 16 and value.startswith("+") and value[1:].isdigit() and value[1] != "0" and len(value) >= 3
 

@@ -15,7 +15,7 @@ after they have finished is a messaging product set, one number at a time.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
@@ -24,13 +24,12 @@ from pydantic import Field, field_validator, model_validator
 from reconciler.api import Api
 from reconciler.errors import PartialFailure, ReconcilerError, UnprocessableError
 from reconciler.kinds import number_bundles, number_jobs, number_ownership, owned_numbers
-from reconciler.kinds.base import ApplyContext, DiffContext, Entry, Kind, KindDiff, Names, Reference, Removal
+from reconciler.kinds.base import ApplyContext, DiffContext, Entry, Kind, KindDiff, NameRef, Names, Removal
 from reconciler.kinds.owned_numbers import (
     VOICE_DEFAULTS,
     NumberEntry,
     SettingsGroup,
     Voice,
-    project_settings,
     shared,
     without_defaults,
 )
@@ -96,6 +95,11 @@ class PhoneNumbers(Kind):
     never_created = owned_numbers.NOT_BOUGHT
     depends_on = ("billing_groups", "addresses")
     control_fields = frozenset({"release"})
+    removal_field = "release"
+    names = (NameRef("billing_group", "billing_groups", "billing_group_id"),
+             NameRef("emergency.address", "addresses", "emergency_address_id"))
+    # The API has emergency_enabled and emergency_address_id where the config has emergency: {enabled, address}.
+    flattened = frozenset({"emergency"})
     # Written once under `defaults:` by an export (where every number has them), not on every number.
     export_defaults: ClassVar[dict[str, Any]] = {"hd_voice_enabled": False, "deletion_lock_enabled": False}
     # The API does not show the PIN (null in reads), so a fingerprint of the one the tool set stands in.
@@ -159,13 +163,6 @@ class PhoneNumbers(Kind):
 
     # --- comparing -----------------------------------------------------------------------------------
 
-    def references(self, entry: Entry) -> Iterable[Reference]:
-        assert isinstance(entry, PhoneNumber)
-        if entry.billing_group:
-            yield Reference("billing_groups", entry.billing_group, "billing_group")
-        if entry.emergency and entry.emergency.address:
-            yield Reference("addresses", entry.emergency.address, "emergency.address")
-
     def confirm(self, api: Api, entries: list[Entry], live: list[LiveResource], desired: Any) -> KindDiff:
         """Numbers the list did not return are confirmed with the API before they are called not owned."""
         listed = {r.key for r in live}
@@ -174,10 +171,8 @@ class PhoneNumbers(Kind):
     def left_alone(self, live: LiveResource) -> str | None:
         return owned_numbers.left_alone(live)
 
-    def removal(self, entry: Entry, live: LiveResource) -> Removal | None:
+    def removal(self, live: LiveResource) -> Removal:
         """`release: true`: the number leaves the account for good, unless it is deletion-locked."""
-        if not (isinstance(entry, PhoneNumber) and entry.release):
-            return None
         if live.attrs.get("deletion_lock_enabled"):
             return Removal("", refused=f"{live.key} is marked release: true but has deletion_lock_enabled; it is never "
                            "released.")
@@ -186,21 +181,6 @@ class PhoneNumbers(Kind):
 
     def review(self, result: KindDiff, entries: list[Entry], live: list[LiveResource], ctx: DiffContext) -> None:
         result.notes.extend(_address_moves(live, result.changes, ctx))
-
-    def live_view(self, attrs: dict[str, Any], wanted: dict[str, Any], ctx: DiffContext) -> dict[str, Any]:
-        """Live values in the config's words: ids of billing groups and addresses become their names."""
-        view: dict[str, Any] = {}
-        for name, value in wanted.items():
-            if name == "billing_group":
-                view[name] = _name(ctx, "billing_groups", attrs.get("billing_group_id"))
-                continue
-            if name == "emergency":
-                current: Any = {"enabled": attrs.get("emergency_enabled", False),
-                                "address": _name(ctx, "addresses", attrs.get("emergency_address_id"))}
-            else:
-                current = attrs.get(name)
-            view[name] = project_settings(current, value) if isinstance(value, dict) and isinstance(current, dict) else current
-        return view
 
     # --- applying ------------------------------------------------------------------------------------
 
@@ -270,16 +250,6 @@ def _merge(attrs: dict[str, Any], values: dict[str, Any]) -> None:
     """Each number's groups are its own (from_api builds them), so they are extended in place."""
     for name, value in values.items():
         attrs.setdefault(name, {}).update(value)
-
-
-def _name(ctx: DiffContext, kind: str, live_id: str | None) -> str | None:
-    """A referenced resource's name, marked when the plan removes it, so numbers on it are moved."""
-    if not live_id:
-        return None
-    key = ctx.key_of_id(kind, live_id)
-    if key is None:
-        return f"(unnamed {kind[:-1].replace('_', ' ')} {live_id})"
-    return f"{key} (being replaced)" if ctx.doomed(kind, live_id) else key
 
 
 def _exported_emergency(attrs: dict[str, Any], names: Names) -> dict[str, Any] | None:
