@@ -34,6 +34,7 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import httpx
+import pydantic_core
 
 from reconciler import errors, retry
 from reconciler.errors import ApiError, ApiProblem, UnreadableAnswerError
@@ -403,7 +404,7 @@ class TelnyxClient:
         if not answer.body:
             return {} if answer.status == 204 else self._refuse(answer, what, "an empty body")
         try:
-            payload = json.loads(answer.body)
+            payload = _parsed(answer.body)
         except ValueError:
             kind = answer.headers.get("content-type") or "no content type"
             return self._refuse(answer, what, f"a body that is not JSON ({kind})")
@@ -465,7 +466,22 @@ class _Collected:
 
     def add(self, page: dict[str, Any], where: Callable[[], str]) -> None:
         """`where` gives the page's URL, built only when a message needs it: building it for every page of a large
-        list cost a fifth of the time spent reading the pages."""
+        list cost a fifth of the time spent reading the pages. A page of items not seen before, all of them
+        readable, is taken whole; any other goes item by item, which says which item is wrong."""
+        idents = [str(raw["id"]) for raw in page["data"]]
+        if len(set(idents)) == len(idents) and self._seen.isdisjoint(idents):
+            try:
+                converted = list(map(self.convert, page["data"]))
+            except (KeyError, TypeError, ValueError, AttributeError):
+                pass
+            else:
+                self._seen.update(idents)
+                self.items.extend(converted)
+                self._check_count(where)
+                return
+        self._add_each(page, where)
+
+    def _add_each(self, page: dict[str, Any], where: Callable[[], str]) -> None:
         for raw in page["data"]:
             ident = str(raw["id"])
             if ident in self._seen:
@@ -476,9 +492,22 @@ class _Collected:
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 problem = f"an item ({ident}) without the documented fields ({type(exc).__name__} {exc})"
                 raise TelnyxClient._unreadable(200, self.what, where(), problem) from None
+        self._check_count(where)
+
+    def _check_count(self, where: Callable[[], str]) -> None:
         if len(self.items) > MAX_LIST_ITEMS:
             raise TelnyxClient._unreadable(200, self.what, where(),
                                            f"more than the limit of {MAX_LIST_ITEMS:,} items per list")
+
+
+def _parsed(body: bytes) -> Any:
+    """A JSON body, parsed by pydantic's parser (in Rust: a third less time for a page of 250 numbers); a body
+    it refuses that the standard parser reads (UTF-16, a byte order mark, lone surrogates, deep nesting) is
+    read by the latter, so every answer the tool read before it still reads. ValueError: not JSON."""
+    try:
+        return pydantic_core.from_json(body)
+    except ValueError:
+        return json.loads(body)
 
 
 def _object_shape(payload: Any) -> str | None:
@@ -512,10 +541,21 @@ def _list_shape(payload: dict[str, Any]) -> str | None:
         return f"`meta` without usable total_pages and page_size ({total!r}, {size!r})"
     if len(data) > size and "page_size" in meta:
         return f"{len(data)} items on a page whose meta.page_size is {size}"
+    if _usable_ids(data):
+        return None
     for item in data:
         if not isinstance(item, dict) or item.get("id") in (None, "") or isinstance(item.get("id"), (dict, list)):
             return "an item without an id" if isinstance(item, dict) else "an item that is not an object"
     return None
+
+
+def _usable_ids(data: list[Any]) -> bool:
+    """Whether every item is an object with a usable id, checked a page at a time (item by item, the check
+    was a tenth of reading a page); when not, _list_shape looks item by item for what to say."""
+    if not all(type(item) is dict for item in data):
+        return False
+    ids = [item.get("id") for item in data]
+    return None not in ids and "" not in ids and not any(issubclass(t, (dict, list)) for t in set(map(type, ids)))
 
 
 def _count(value: Any) -> bool:

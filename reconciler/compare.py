@@ -37,7 +37,7 @@ def project(live: dict[str, Any], wanted: dict[str, Any], model: type[BaseModel]
 
 @cache  # asked for each settings group of every entry; a model's fields do not change
 def nested_model(model: type[BaseModel], name: str) -> type[BaseModel] | None:
-    """The model of a nested settings group, or None for a field that is not one."""
+    """The model of a field that holds a nested one (in a union with None, say); None for any other field."""
     info = model.model_fields.get(name)
     if info is None:
         return None
@@ -72,13 +72,13 @@ def duplicate_change(kind: Kind, resource: LiveResource, key: str, chosen: LiveR
     why = (f"{kind.name} is listed under reconciler.prune" if prune else
            "this one is the leftover of an interrupted replace, as the tool's state file records")
     reason = f"another {kind.title} with the same key {key!r} ({chosen.id}) is the managed one; {why}"
-    return Change(kind.name, key, Action.DELETE, resource.attrs, None, (), reason, resource.id)
+    return Change(kind.name, key, Action.DELETE, resource.attrs, None, (), reason, resource.id, sensitive=kind.sensitive)
 
 
 def prune_change(kind: Kind, resource: LiveResource) -> Change:
     """Delete a live resource the config does not list, in a kind listed under `reconciler.prune`."""
     reason = f"not in the config, and {kind.name} is listed under reconciler.prune"
-    return Change(kind.name, resource.key, Action.DELETE, resource.attrs, None, (), reason, resource.id)
+    return Change(kind.name, resource.key, Action.DELETE, resource.attrs, None, (), reason, resource.id, sensitive=kind.sensitive)
 
 
 def field_changes(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> list[FieldChange]:

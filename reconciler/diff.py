@@ -113,12 +113,12 @@ def diff(
             continue
         kind = kinds[name]
         entries = desired.entries.get(name, [])
-        own = diff_kind(kind, entries, live.resources[name], name in prune, ctx)
+        own = diff_kind(kind, entries, desired.keys(kind), live.resources[name], name in prune, ctx)
         kind.review(own, entries, live.resources[name], ctx)
         own.issues.extend(_unresolved(kind, entries, ctx))
         own.issues.extend(_incomplete_creates(kind, own.changes, ctx))
-        if kind.sensitive:
-            own.changes = [replace(c, sensitive=kind.sensitive) for c in own.changes]
+        if kind.sensitive:  # the loop's changes have it from the start; those a kind's hooks built may not
+            own.changes = [c if c.sensitive == kind.sensitive else replace(c, sensitive=kind.sensitive) for c in own.changes]
         ctx.add(own.changes)
         result.changes.extend(own.changes)
         result.notes.extend(own.notes)
@@ -176,21 +176,22 @@ def _incomplete_creates(kind: Kind, changes: list[Change], ctx: _Context) -> lis
     return issues
 
 
-def diff_kind(kind: Kind, entries: list[Entry], live: list[LiveResource], prune: bool, ctx: _Context) -> KindDiff:
-    """One kind's changes: each entry against the live resource of its key, then the live ones no entry has."""
+def diff_kind(kind: Kind, entries: list[Entry], keys: list[str], live: list[LiveResource], prune: bool, ctx: _Context) -> KindDiff:
+    """One kind's changes: each entry against the live resource of its key (`keys`, in entry order), then the
+    live ones no entry has."""
     by_key: dict[str, list[LiveResource]] = {}
     for resource in live:
         by_key.setdefault(resource.key, []).append(resource)
     result = KindDiff()
     absent: list[str] = []
     held: dict[str, list[str]] = defaultdict(list)  # words of left_alone -> keys
-    for entry in entries:
-        key = kind.key_of(entry)
+    for entry, key in zip(entries, keys, strict=True):
         current, extras = _pick(kind, entry, by_key.pop(key, []), ctx)
         if current is None:
             absent.append(key)
             if not kind.never_created:
-                result.changes.append(Change(kind.name, key, Action.CREATE, None, entry.managed(), reason="not in the account"))
+                result.changes.append(Change(kind.name, key, Action.CREATE, None, entry.managed(), reason="not in the account",
+                                             sensitive=kind.sensitive))
             continue
         if extras:
             duplicates(kind, key, current, extras, prune, ctx, result)
@@ -259,7 +260,7 @@ def _compare(kind: Kind, entry: Entry, live: LiveResource, ctx: _Context, result
         reason = written.reason or kind.replace_reason or f"{', '.join(sorted(top & (kind.immutable or top)))} cannot change in place"
         return replace_change(kind, entry, live, current, fields, reason)
     return Change(kind.name, live.key, Action.UPDATE, current, wanted, tuple(fields), written.reason, live.id,
-                  entry.prevent_destroy)
+                  entry.prevent_destroy, sensitive=kind.sensitive)
 
 
 def live_view(kind: Kind, attrs: dict[str, Any], wanted: dict[str, Any], ctx: _Context) -> dict[str, Any]:
@@ -305,7 +306,7 @@ def replace_change(kind: Kind, entry: Entry, live: LiveResource, current: dict[s
                    reason: str) -> Change:
     """The one place a replace is built: the live resource goes, one with the entry's values comes."""
     return Change(kind.name, live.key, kind.replace_action, current, entry.managed(), tuple(fields), reason, live.id,
-                  entry.prevent_destroy)
+                  entry.prevent_destroy, sensitive=kind.sensitive)
 
 
 def _removal(kind: Kind, entry: Entry, live: LiveResource, asked: Removal, result: KindDiff) -> Change | None:

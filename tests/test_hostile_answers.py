@@ -266,3 +266,48 @@ def test_export_and_plan_agree_when_the_server_caps_the_page_size(tmp_path: Path
         assert account.run("export", "--out", str(exported)).exit_code == 0
         assert exported.read_text().count("phone_number:") == 45
         assert account.run("plan", str(exported), "--detailed-exitcode").exit_code == 0
+
+
+def _read_groups(reply: Reply) -> list[Any]:
+    server = Hostile(on_list(reply))
+    with server.serve() as url, TelnyxClient(API_KEY, url, max_retries=0) as client:
+        return client.list_all("/billing_groups")
+
+
+def test_an_unreadable_item_among_readable_ones_is_named() -> None:
+    # A page is converted whole when it can be; when one item cannot, the message still names that item.
+    items = [{**GROUP, "id": "g-1"}, {"id": "g-2"}, {**GROUP, "id": "g-3"}]
+    server = Hostile(on_list(listing(items)))
+    with server.serve() as url, TelnyxClient(API_KEY, url, max_retries=0) as client:
+        with pytest.raises(UnreadableAnswerError, match=r"an item \(g-2\) without the documented fields"):
+            client.list_all("/billing_groups", transform=lambda raw: raw["name"])
+
+
+@pytest.mark.parametrize(("bad", "words"), [
+    ({**GROUP, "id": ""}, "an item without an id"),
+    ({**GROUP, "id": {"nested": 1}}, "an item without an id"),
+    ("g-9", "an item that is not an object"),
+])
+def test_one_bad_item_among_good_ones_makes_the_page_unreadable(bad: Any, words: str) -> None:
+    items = [{**GROUP, "id": f"g-{i}"} for i in range(5)]
+    with pytest.raises(UnreadableAnswerError, match=words):
+        _read_groups(listing([*items[:3], bad, *items[3:]]))
+
+
+def test_an_item_repeated_on_one_page_is_one_item() -> None:
+    read = _read_groups(listing([{**GROUP, "id": "g-1"}, {**GROUP, "id": "g-2"}, {**GROUP, "id": "g-1"}]))
+    assert [item["id"] for item in read] == ["g-1", "g-2"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_json_in_another_unicode_encoding_is_still_read(encoding: str) -> None:
+    # pydantic's parser reads UTF-8 only; the standard parser reads these, as the tool always has.
+    _, headers, body = listing([{**GROUP, "id": "g-1", "name": "Eng\ud800"}])
+    assert isinstance(body, bytes)
+    read = _read_groups((200, headers, body.decode().encode(encoding)))
+    assert [item["id"] for item in read] == ["g-1"] and read[0]["name"] == "Eng\ud800"
+
+
+def test_a_body_that_no_parser_reads_is_not_json() -> None:
+    with pytest.raises(UnreadableAnswerError, match="not JSON"):
+        _read_groups((200, JSON, b'{"data": [], "meta": {"total_pages": 1}} trailing'))

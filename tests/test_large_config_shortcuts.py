@@ -15,7 +15,7 @@ from reconciler import pipeline, yamlio
 from reconciler.config import deep_merge, load_desired
 from reconciler.diff import LiveState
 from reconciler.errors import ConfigError
-from reconciler.kinds import LiveResource
+from reconciler.kinds import KINDS, LiveResource
 from reconciler.yamlcheck import check_text
 
 NUMBERS = """\
@@ -122,6 +122,46 @@ def test_entries_that_set_the_same_fields_share_one_set_of_names(tmp_path: Path)
     assert third.managed() == {"phone_number": "+13125550102", "customer_reference": "x", "hd_voice_enabled": False}
     assert first.model_copy(update={"customer_reference": "y"}).model_fields_set != second.model_fields_set
     assert "customer_reference" not in second.model_fields_set
+
+
+SHARED_SETS = """\
+phone_numbers:
+  - phone_number: "+13125550100"
+    voice: {usage_payment_method: channel}
+  - phone_number: "+13125550101"
+    voice: {call_forwarding: {forwards_to: "+13125550199"}}
+  - phone_number: "+13125550102"
+    voice: null
+  - phone_number: "+13125550103"
+    messaging: {messaging_product: P2P}
+  - phone_number: "+13125550104"
+    voice: {usage_payment_method: channel}
+"""
+
+
+def test_what_a_fetch_needs_is_read_from_every_distinct_set_of_names(tmp_path: Path) -> None:
+    # The first three entries share one set of top-level names; each sets different voice settings (or
+    # none), and each of those must reach the fetch, which reads voice settings only when they are used.
+    path = tmp_path / "c.yaml"
+    path.write_text(SHARED_SETS)
+    desired = load_desired([str(path)], {})
+    entries = desired.entries["phone_numbers"]
+    assert entries[0].__pydantic_fields_set__ is entries[1].__pydantic_fields_set__ is entries[2].__pydantic_fields_set__
+    assert pipeline.fields_in_use(desired, "phone_numbers") == {
+        "phone_number", "voice", "voice.usage_payment_method", "voice.call_forwarding", "messaging",
+        "messaging.messaging_product"}
+    assert pipeline.fields_in_use(desired, "billing_groups") == frozenset()
+
+
+def test_each_entry_key_is_worked_out_once_and_follows_the_entries(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(SHARED_SETS)
+    desired = load_desired([str(path)], {})
+    kind = KINDS["phone_numbers"]
+    keys = desired.keys(kind)
+    assert keys == [f"+1312555010{i}" for i in range(5)] and desired.keys(kind) is keys
+    desired.entries["phone_numbers"] = desired.entries["phone_numbers"][:2]  # another list: worked out again
+    assert desired.keys(kind) == ["+13125550100", "+13125550101"]
 
 
 def test_defaults_merge_under_each_entry() -> None:

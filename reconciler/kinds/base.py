@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.compare import project
+from reconciler.compare import nested_model, project
 from reconciler.errors import ApiProblem, ConfigIssue, PartialFailure, ReconcilerError, UnreadableAnswerError
 from reconciler.kinds import required
 from reconciler.plan import Action, Attention, Change, Op, Step
@@ -241,14 +241,23 @@ class Kind:
 
     def reads(self, entries: list[Entry]) -> frozenset[str]:
         """What `fetch` needs for these entries: the fields any entry sets, top-level and (dotted) one
-        level into nested settings."""
+        level into nested settings. Entries that set the same fields share one set of their names
+        (config.py), so each distinct set is read once: looking at every field of 100,000 numbers took a
+        tenth of a plan's CPU."""
         used: set[str] = set()
+        groups_of: dict[int, tuple[str, ...]] = {}  # id of a set of names -> those of fields that hold a model
+        seen: set[tuple[str, int]] = set()
         for entry in entries:
-            for field_name in entry.model_fields_set:
-                used.add(field_name)
-                value = getattr(entry, field_name)
-                if isinstance(value, BaseModel):
-                    used.update(f"{field_name}.{sub}" for sub in value.model_fields_set)
+            names = entry.model_fields_set  # the entry's own set, alive as long as the entry: its id is stable
+            groups = groups_of.get(id(names))
+            if groups is None:
+                used.update(names)
+                groups = groups_of[id(names)] = tuple(n for n in names if nested_model(type(entry), n) is not None)
+            for name in groups:
+                value = getattr(entry, name)
+                if isinstance(value, BaseModel) and (name, id(value.model_fields_set)) not in seen:
+                    seen.add((name, id(value.model_fields_set)))
+                    used.update(f"{name}.{sub}" for sub in value.model_fields_set)
         return frozenset(used)
 
     def keeps_unverified(self, entry: Entry) -> bool:
