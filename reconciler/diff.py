@@ -2,7 +2,7 @@
 compares by itself.
 
 For each kind, in dependency order, the loop pairs each entry with the live resource of its key (of
-several, the one the kind picks; the others are duplicates, compare.duplicates) and turns each pair into a
+several, the one the kind picks; the others are duplicates, duplicates, below) and turns each pair into a
 change, or none. The kind declares what the loop needs and plugs in through narrow hooks (kinds/base.py
 lists them): the fields that name other kinds' resources (`names`: the loop shows each live id by its
 name), groups the API flattens (`flattened`), write-only fields compared by fingerprint (fingerprint.py),
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler import fingerprint
-from reconciler.compare import desired_view, duplicates, field_changes, nested_model, project, prune_change
+from reconciler.compare import field_changes, nested_model, project
 from reconciler.errors import ConfigIssue
 from reconciler.kinds import KINDS, Entry, Kind
 from reconciler.kinds.base import KindDiff, Removal
@@ -103,7 +103,7 @@ def diff(
     """Every change that would make the live account match the config, kind by kind in dependency order.
     `fingerprints` are what the tool recorded of write-only values (state.py); without them such values
     count as unverified; they also hold the leftovers of the tool's own interrupted replaces, which the
-    plan deletes (compare.duplicates)."""
+    plan deletes (duplicates, below)."""
     kinds = KINDS if kinds is None else kinds
     prune = set(desired.settings.prune)
     ctx = _Context(desired, live, fingerprints)
@@ -240,14 +240,14 @@ def _pick(kind: Kind, entry: Entry, candidates: list[LiveResource], ctx: _Contex
     if kind.pick_newest:
         ordered = sorted(candidates, key=lambda c: c.created_at)
         return ordered[-1], ordered[:-1]
-    wanted = desired_view(kind, entry)
+    wanted = kind.desired_view(entry)
     chosen = max(candidates, key=lambda c: (live_view(kind, c.attrs, wanted, ctx) == wanted, ctx.in_use(c.id), c.created_at))
     return chosen, [c for c in candidates if c is not chosen]
 
 
 def _compare(kind: Kind, entry: Entry, live: LiveResource, ctx: _Context, result: KindDiff) -> Change | None:
     """An update or a replace when the live view differs from what the entry asks for; else None."""
-    wanted = desired_view(kind, entry)
+    wanted = kind.desired_view(entry)
     current = live_view(kind, live.attrs, wanted, ctx)
     written = fingerprint.compare(kind, entry, live, wanted, current, ctx)
     if written.note:
@@ -316,3 +316,37 @@ def _removal(kind: Kind, entry: Entry, live: LiveResource, asked: Removal, resul
         return None
     return Change(kind.name, live.key, Action.DELETE, {kind.key_field: live.key}, None, (), asked.reason, live.id,
                   entry.prevent_destroy, irreversible=asked.irreversible)
+
+
+def duplicates(kind: Kind, key: str, chosen: LiveResource, extras: list[LiveResource], prune: bool,
+               ctx: _Context, result: KindDiff) -> None:
+    """Further live resources holding the key of the managed one: deleted only in a pruned kind or when
+    the tool's own state records them as leftovers of its replace, and never while anything uses them;
+    otherwise a note naming them."""
+    removable = [e for e in extras if (prune or ctx.leftover(kind.name, e.id)) and not ctx.in_use(e.id)]
+    result.changes.extend(duplicate_change(kind, e, key, chosen, prune) for e in removable)
+    kept = [e for e in extras if e not in removable]
+    if not kept:
+        return
+    used = [e.id for e in kept if ctx.in_use(e.id)]
+    why = (f"in use ({', '.join(used)})" if used else
+           f"list {kind.name} under reconciler.prune to have apply delete the others")
+    result.notes.append(
+        f"{kind.name}[{key}]: {len(extras) + 1} resources in the account have this key "
+        f"({', '.join([chosen.id, *(e.id for e in extras)])}); "
+        f"the config manages {chosen.id}; {', '.join(e.id for e in kept)} left alone: {why}."
+    )
+
+
+def duplicate_change(kind: Kind, resource: LiveResource, key: str, chosen: LiveResource, prune: bool) -> Change:
+    """Delete a further live resource with the key of a managed one."""
+    why = (f"{kind.name} is listed under reconciler.prune" if prune else
+           "this one is the leftover of an interrupted replace, as the tool's state file records")
+    reason = f"another {kind.title} with the same key {key!r} ({chosen.id}) is the managed one; {why}"
+    return Change(kind.name, key, Action.DELETE, resource.attrs, None, (), reason, resource.id, sensitive=kind.sensitive)
+
+
+def prune_change(kind: Kind, resource: LiveResource) -> Change:
+    """Delete a live resource the config does not list, in a kind listed under `reconciler.prune`."""
+    reason = f"not in the config, and {kind.name} is listed under reconciler.prune"
+    return Change(kind.name, resource.key, Action.DELETE, resource.attrs, None, (), reason, resource.id, sensitive=kind.sensitive)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from reconciler.api import Api
-from reconciler.compare import desired_view, project
+from reconciler.compare import project
 from reconciler.kinds.address_checks import Candidate, check
 from reconciler.kinds.base import Entry, Kind, KindDiff
 from reconciler.plan import Action
@@ -92,7 +92,7 @@ class Addresses(Kind):
         return result
 
     def _exists(self, entry: Entry, live: list[LiveResource]) -> bool:
-        wanted = desired_view(self, entry)
+        wanted = self.desired_view(entry)
         return any(r.key == self.key_of(entry) and project(r.attrs, wanted, self.model) == wanted for r in live)
 
     def _candidate(self, entry: Entry, desired: DesiredState) -> Candidate:

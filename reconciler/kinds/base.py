@@ -214,6 +214,12 @@ class Kind:
         """Fields the spec's create request requires that a create from `values` would lack."""
         return required.missing(self.create_required, self.to_api(values))
 
+    def desired_view(self, entry: Entry) -> dict[str, Any]:
+        """What an entry asks for, as compared with the account (create-only and control fields left out)."""
+        hidden = self.create_only | self.control_fields
+        managed = entry.managed()
+        return {k: v for k, v in managed.items() if k not in hidden} if not hidden.isdisjoint(managed) else managed
+
     def key_of(self, entry: Entry) -> str:
         return str(getattr(entry, self.key_field))
 
