@@ -20,22 +20,20 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from reconciler import yamlio
 from reconciler.compare import nested_model
 from reconciler.errors import ConfigError, ConfigIssue
 from reconciler.kinds import KINDS, Entry
-from reconciler.plan import SafetyLimits
 from reconciler.policies import POLICIES
 from reconciler.references import ENV_NAME, confined_file, forbidden_variable, roots
-from reconciler.states import DesiredState, Source
+from reconciler.states import STATE_FILE_NAME, DesiredState, ReconcilerSettings, Source
 
 SETTINGS_KEY = "reconciler"
 DEFAULTS_KEY = "defaults"
 ENTRIES_KEY = "entries"
 DEFAULT_PATHS = (Path("telnyx"), Path("telnyx.yaml"))
-STATE_FILE_NAME = "telnyx-reconciler.state.json"
 REF = re.compile(r"\$\{(env|file):([^}]*)\}")
 WHOLE_REF = re.compile(r"^\$\{(env|file):[^}]+\}$")
 MIN_SECRET_LENGTH = 8  # a shorter secret is found again in ordinary text; scrubbing it would tell where it is
@@ -43,57 +41,16 @@ SHORT_SECRETS = frozenset({"external_pin"})  # port-out PINs are 4 to 10 digits,
 CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
-class SafetySettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    update_threshold: float = Field(0.3, ge=0, le=1, description="Largest share of a kind's live resources one plan may update.")
-    delete_threshold: float = Field(0.3, ge=0, le=1, description="Largest share one plan may delete or replace.")
-    min_existing: int = Field(10, ge=0, description="Thresholds apply only to kinds with at least this many live resources.")
-
-    def limits(self) -> SafetyLimits:
-        return SafetyLimits(self.update_threshold, self.delete_threshold, self.min_existing)
-
-
-class ReconcilerSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    prune: list[str] = Field(
-        default_factory=list,
-        description="Kinds whose live resources not listed in the config are deleted by apply (default: none).",
-    )
-    safety: SafetySettings = Field(default_factory=SafetySettings)
-    state_file: str | None = Field(
-        default=None,
-        description=f"Where the tool keeps keyed fingerprints of write-only values (integration secrets) and the "
-        f"ids its interrupted replaces left behind, "
-        f"relative to this YAML file. Default: {STATE_FILE_NAME} beside the config.",
-    )
-    variables: list[str] = Field(
-        default_factory=list,
-        description="Environment variables that `${env:NAME}` may use in fields that plans show (names, "
-        "descriptions, ...). Secrets may use any variable but the tool's credentials and CI tokens.",
-    )
-
-    @field_validator("variables")
-    @classmethod
-    def _usable_variables(cls, value: list[str]) -> list[str]:
-        bad = [name for name in value if not ENV_NAME.match(name) or forbidden_variable(name)]
-        if bad:
-            raise ValueError(f"{', '.join(bad)} cannot be used: a variable name of letters, digits and `_`, "
-                             "and never the tool's credentials or a CI token")
-        return value
-
-    @field_validator("prune")
-    @classmethod
-    def _known_kinds(cls, value: list[str]) -> list[str]:
-        unknown = [k for k in value if k not in KINDS]
-        if unknown:
-            prunable = [k for k, kind in KINDS.items() if kind.prunable]
-            raise ValueError(f"unknown kind(s) {', '.join(unknown)}; expected some of: {', '.join(prunable)}")
-        fixed = [k for k in value if not KINDS[k].prunable]
-        if fixed:
-            raise ValueError(f"{', '.join(fixed)} cannot be pruned: remove a number from the account with `release: true` on its entry")
-        return value
+def _prune_problem(prune: list[str]) -> str:
+    """Why `reconciler.prune` cannot be followed: a kind the registry does not have, or one never pruned."""
+    unknown = [k for k in prune if k not in KINDS]
+    if unknown:
+        prunable = [k for k, kind in KINDS.items() if kind.prunable]
+        return f"unknown kind(s) {', '.join(unknown)}; expected some of: {', '.join(prunable)}"
+    fixed = [k for k in prune if not KINDS[k].prunable]
+    if fixed:
+        return f"{', '.join(fixed)} cannot be pruned: remove a number from the account with `release: true` on its entry"
+    return ""
 
 
 def config_model() -> type[BaseModel]:
@@ -234,9 +191,15 @@ class _Builder:
             return
         self.settings_source = Source(doc.path, (SETTINGS_KEY,), doc)
         try:
-            self.state.settings = ReconcilerSettings.model_validate(value or {})
+            settings = ReconcilerSettings.model_validate(value or {})
         except ValidationError as exc:
             self.validation_issues(doc, (SETTINGS_KEY,), exc, ReconcilerSettings)
+            return
+        problem = _prune_problem(settings.prune)
+        if problem:
+            self.issue(doc, (SETTINGS_KEY, "prune"), f"prune: {problem}")
+            return
+        self.state.settings = settings
 
     def add_kind(self, doc: yamlio.Document, name: str, value: Any) -> None:
         """A kind is a list of entries, or `{defaults: {...}, entries: [...]}` where each entry wins over defaults."""

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from reconciler.plan import Action, Change
 
 if TYPE_CHECKING:
-    from reconciler.kinds.base import DiffContext, Entry, Kind
-    from reconciler.states import LiveResource
+    from reconciler.kinds.base import DiffContext, Kind
+    from reconciler.states import Entry, LiveResource
 
 
 @dataclass(frozen=True)

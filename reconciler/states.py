@@ -1,9 +1,10 @@
-"""The two states the engine compares, as plain data: what the config asks for (DesiredState, built by
-config.py) and what the account holds (LiveState of LiveResources, read by the kinds' and the policies'
-`fetch`).
+"""The two states the engine compares, as plain data: what the config asks for (DesiredState of Entry
+models and the tool's settings, built and validated by config.py) and what the account holds (LiveState of
+LiveResources, read by the kinds' and the policies' `fetch`).
 
 Neither the differ nor the kinds own these: config, pipeline, diff, export and the kinds all import them
-from here, and this module imports nothing of theirs at run time.
+from here, and this module imports nothing above it, not even for types. What needs a registry (which
+kinds `reconciler.prune` may name) is checked by config.py.
 """
 
 from __future__ import annotations
@@ -12,12 +13,71 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-if TYPE_CHECKING:
-    from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-    from reconciler.config import ReconcilerSettings
-    from reconciler.kinds.base import Entry
+from reconciler.plan import SafetyLimits
+from reconciler.references import ENV_NAME, forbidden_variable
+
+if TYPE_CHECKING:
     from reconciler.yamlio import Document
+
+STATE_FILE_NAME = "telnyx-reconciler.state.json"
+META_FIELDS = frozenset({"prevent_destroy"})
+
+
+class Entry(BaseModel):
+    """Base of every config entry. Fields left out of the config are not managed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prevent_destroy: bool = Field(
+        default=False, description="Refuse any plan that deletes or replaces this resource."
+    )
+
+    def managed(self) -> dict[str, Any]:
+        """The values this entry sets, in API field names (what the diff compares)."""
+        return self.model_dump(mode="json", exclude_unset=True, exclude=set(META_FIELDS))
+
+
+class SafetySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    update_threshold: float = Field(0.3, ge=0, le=1, description="Largest share of a kind's live resources one plan may update.")
+    delete_threshold: float = Field(0.3, ge=0, le=1, description="Largest share one plan may delete or replace.")
+    min_existing: int = Field(10, ge=0, description="Thresholds apply only to kinds with at least this many live resources.")
+
+    def limits(self) -> SafetyLimits:
+        return SafetyLimits(self.update_threshold, self.delete_threshold, self.min_existing)
+
+
+class ReconcilerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prune: list[str] = Field(
+        default_factory=list,
+        description="Kinds whose live resources not listed in the config are deleted by apply (default: none).",
+    )
+    safety: SafetySettings = Field(default_factory=SafetySettings)
+    state_file: str | None = Field(
+        default=None,
+        description=f"Where the tool keeps keyed fingerprints of write-only values (integration secrets) and the "
+        f"ids its interrupted replaces left behind, "
+        f"relative to this YAML file. Default: {STATE_FILE_NAME} beside the config.",
+    )
+    variables: list[str] = Field(
+        default_factory=list,
+        description="Environment variables that `${env:NAME}` may use in fields that plans show (names, "
+        "descriptions, ...). Secrets may use any variable but the tool's credentials and CI tokens.",
+    )
+
+    @field_validator("variables")
+    @classmethod
+    def _usable_variables(cls, value: list[str]) -> list[str]:
+        bad = [name for name in value if not ENV_NAME.match(name) or forbidden_variable(name)]
+        if bad:
+            raise ValueError(f"{', '.join(bad)} cannot be used: a variable name of letters, digits and `_`, "
+                             "and never the tool's credentials or a CI token")
+        return value
 
 
 class Keyed(Protocol):

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from reconciler.kinds.access_ips import AccessIps
 from reconciler.kinds.addresses import Addresses
-from reconciler.kinds.base import Entry, Kind
+from reconciler.kinds.base import Kind
 from reconciler.kinds.billing_groups import BillingGroups
 from reconciler.kinds.integration_secrets import IntegrationSecrets
 from reconciler.kinds.mobile_phone_numbers import MobilePhoneNumbers
 from reconciler.kinds.phone_numbers import PhoneNumbers
 from reconciler.kinds.sso_providers import SsoProviders
-from reconciler.states import LiveResource
+from reconciler.states import Entry, LiveResource
 
 KINDS: dict[str, Kind] = {
     kind.name: kind

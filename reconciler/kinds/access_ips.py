@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from reconciler.kinds.base import DiffContext, Entry, Kind, KindDiff
+from reconciler.kinds.base import DiffContext, Kind, KindDiff
 from reconciler.plan import Action, Change
-from reconciler.states import LiveResource
+from reconciler.states import Entry, LiveResource
 
 CUT_OFF = ("deleting an allow-listed address cuts off API access for whoever sends requests from it, "
            "this tool included if it runs there")

@@ -13,9 +13,9 @@ from pydantic import Field
 from reconciler.api import Api
 from reconciler.compare import project
 from reconciler.kinds.address_checks import Candidate, check
-from reconciler.kinds.base import Entry, Kind, KindDiff
+from reconciler.kinds.base import Kind, KindDiff
 from reconciler.plan import Action
-from reconciler.states import LiveResource
+from reconciler.states import Entry, LiveResource
 
 if TYPE_CHECKING:
     from reconciler.states import DesiredState

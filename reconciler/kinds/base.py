@@ -34,34 +34,17 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from reconciler.compare import nested_model, project
 from reconciler.errors import ApiProblem, ConfigIssue, PartialFailure, ReconcilerError, UnreadableAnswerError
 from reconciler.kinds import required
 from reconciler.plan import Action, Attention, Change, Op, Step
-from reconciler.states import LiveResource
+from reconciler.states import Entry, LiveResource
 
 if TYPE_CHECKING:
     from reconciler.api import Api
     from reconciler.states import DesiredState, Source
-
-META_FIELDS = frozenset({"prevent_destroy"})
-
-
-class Entry(BaseModel):
-    """Base of every config entry. Fields left out of the config are not managed."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    prevent_destroy: bool = Field(
-        default=False, description="Refuse any plan that deletes or replaces this resource."
-    )
-
-    def managed(self) -> dict[str, Any]:
-        """The values this entry sets, in API field names (what the diff compares)."""
-        return self.model_dump(mode="json", exclude_unset=True, exclude=set(META_FIELDS))
-
 
 @dataclass(frozen=True)
 class NameRef:

@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import Field
 
-from reconciler.kinds.base import Entry, Kind
-from reconciler.states import LiveResource
+from reconciler.kinds.base import Kind
+from reconciler.states import Entry, LiveResource
 
 
 class BillingGroup(Entry):

@@ -19,9 +19,9 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from reconciler.kinds.base import Entry, Kind, Names, WriteOnlyWords
+from reconciler.kinds.base import Kind, Names, WriteOnlyWords
 from reconciler.plan import Action
-from reconciler.states import LiveResource
+from reconciler.states import Entry, LiveResource
 
 VALUE_FIELDS = ("token", "username", "password")
 UNVERIFIED = ("value unverified: the tool has no fingerprint for this secret (first run, or it was created "

@@ -10,8 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from reconciler.kinds.base import Entry
-from reconciler.states import LiveResource
+from reconciler.states import Entry, LiveResource
 
 LEAVING = {
     "port-out-pending": "it is being ported out",

@@ -24,7 +24,7 @@ from pydantic import Field, field_validator, model_validator
 from reconciler.api import Api
 from reconciler.errors import PartialFailure, ReconcilerError, UnprocessableError
 from reconciler.kinds import number_bundles, number_jobs, number_ownership, owned_numbers
-from reconciler.kinds.base import ApplyContext, DiffContext, Entry, Kind, KindDiff, NameRef, Names, Removal
+from reconciler.kinds.base import ApplyContext, DiffContext, Kind, KindDiff, NameRef, Names, Removal
 from reconciler.kinds.owned_numbers import (
     VOICE_DEFAULTS,
     NumberEntry,
@@ -34,7 +34,7 @@ from reconciler.kinds.owned_numbers import (
     without_defaults,
 )
 from reconciler.plan import Change, Op, Step
-from reconciler.states import LiveResource
+from reconciler.states import Entry, LiveResource
 from reconciler.text import shortened
 
 JOB_FIELDS = ("tags", "customer_reference", "connection_id", "billing_group", "hd_voice_enabled", "deletion_lock_enabled",

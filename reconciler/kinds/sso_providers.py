@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.kinds.base import Entry, Kind, Names
-from reconciler.states import LiveResource
+from reconciler.kinds.base import Kind, Names
+from reconciler.states import Entry, LiveResource
 
 WRITABLE_SETTINGS = ("idp_entity_id", "idp_sso_target_url", "idp_cert_fingerprint", "idp_cert_fingerprint_algorithm")
 
