@@ -10,7 +10,7 @@ whether a missing resource may be created (`never_created`), a live resource lef
 some state (`left_alone`), the field by which an entry asks for a delete (`removal_field`; only then is the
 kind asked, `removal`), and `review` of what the loop found. Only what the config sets is compared, so
 read-only fields, API defaults and fields the config leaves out never show up as differences. `==` decides
-whether a pair differs, and only the pairs that do are described field by field (compare.field_changes).
+whether a pair differs, and only the pairs that do are described field by field (field_changes).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler import fingerprint
-from reconciler.compare import field_changes, nested_model, project
+from reconciler.compare import nested_model, project
 from reconciler.errors import ConfigIssue
 from reconciler.kinds import KINDS, Entry, Kind
-from reconciler.kinds.base import KindDiff, Removal
+from reconciler.kinds.base import KindDiff, NameRef, Removal, Reviews
 from reconciler.order import kind_order
 from reconciler.plan import Action, Attention, Change, FieldChange
 from reconciler.state import Fingerprints
@@ -113,9 +113,12 @@ def diff(
             continue
         kind = kinds[name]
         entries = desired.entries.get(name, [])
-        own = diff_kind(kind, entries, desired.keys(kind), live.resources[name], name in prune, ctx)
-        kind.review(own, entries, live.resources[name], ctx)
-        own.issues.extend(_unresolved(kind, entries, ctx))
+        keys = desired.keys(kind)
+        own = diff_kind(kind, entries, keys, live.resources[name], name in prune, ctx)
+        own.notes.extend(_moves(kind, live.resources[name], own.changes, ctx))
+        if isinstance(kind, Reviews):
+            kind.review(own, entries, live.resources[name], ctx)
+        own.issues.extend(_unresolved(kind, entries, keys, ctx))
         own.issues.extend(_incomplete_creates(kind, own.changes, ctx))
         if kind.sensitive:  # the loop's changes have it from the start; those a kind's hooks built may not
             own.changes = [c if c.sensitive == kind.sensitive else replace(c, sensitive=kind.sensitive) for c in own.changes]
@@ -128,26 +131,63 @@ def diff(
     return result
 
 
-def _unresolved(kind: Kind, entries: list[Entry], ctx: _Context) -> list[ConfigIssue]:
+def _unresolved(kind: Kind, entries: list[Entry], keys: list[str], ctx: _Context) -> list[ConfigIssue]:
     """Names of other kinds' resources that exist neither in the config nor in the account."""
     issues = []
     removed: dict[tuple[str, str], bool] = {}  # asked once per name, not once per number
-    for entry in entries:
-        for ref in kind.references(entry):
+    for entry, key in zip(entries, keys, strict=True):
+        for ref in kind.names:
+            name = _named(entry, ref)
+            if not name:
+                continue
             title = KINDS[ref.kind].title if ref.kind in KINDS else ref.kind
-            if (ref.kind, ref.key) not in removed:
-                removed[(ref.kind, ref.key)] = ctx.removed(ref.kind, ref.key)
-            if removed[(ref.kind, ref.key)]:
-                problem = (f"{ref.field}: {title} {ref.key!r} is deleted by this plan ({ref.kind} is pruned and it is "
+            if (ref.kind, name) not in removed:
+                removed[(ref.kind, name)] = ctx.removed(ref.kind, name)
+            if removed[(ref.kind, name)]:
+                problem = (f"{ref.field}: {title} {name!r} is deleted by this plan ({ref.kind} is pruned and it is "
                            "no longer in the config) but is still used here",
                            f"keep it under `{ref.kind}:`, or point this at another {title} first")
-            elif ctx.known(ref.kind, ref.key):
+            elif ctx.known(ref.kind, name):
                 continue
             else:
-                problem = (f"{ref.field}: {title} {ref.key!r} exists neither in the config nor in the account",
+                problem = (f"{ref.field}: {title} {name!r} exists neither in the config nor in the account",
                            f"define it under `{ref.kind}:` or correct the name")
-            issues.append(_issue_at(ctx.source(kind.name, kind.key_of(entry)), kind.name, ref.field, *problem))
+            issues.append(_issue_at(ctx.source(kind.name, key), kind.name, ref.field, *problem))
     return issues
+
+
+def _moves(kind: Kind, live: list[LiveResource], changes: list[Change], ctx: _Context) -> list[str]:
+    """For a named resource this plan replaces (a `names` field that says what it is `used_for`): the order
+    in which apply moves what uses it, and those the config leaves on the old one, whose delete then fails."""
+    notes = []
+    for ref in kind.names:
+        if not ref.used_for:
+            continue
+        title = KINDS[ref.kind].title if ref.kind in KINDS else ref.kind
+        moving = {c.key for c in changes if any(f.path.split(".")[0] == ref.parts[0] for f in c.fields)}
+        users: dict[str, list[str]] = defaultdict(list)
+        for resource in live:
+            live_id = resource.attrs.get(ref.live_id)
+            if live_id and ctx.doomed(ref.kind, live_id):
+                users[ctx.key_of_id(ref.kind, live_id) or live_id].append(resource.key)
+        for name, using in sorted(users.items()):
+            stuck = [key for key in using if key not in moving]
+            notes.append(f"{title} {name!r} is replaced and {len(using)} {kind.title}(s) use it {ref.used_for}: apply "
+                         f"creates the new {title} first, moves {len(using) - len(stuck)} of them to it, and deletes the "
+                         f"old one last, so none of them is left without one.")
+            if stuck:
+                notes.append(f"{len(stuck)} of them are not moved by the config and keep the old {title}, so deleting "
+                             f"it will fail until they move: {shortened(stuck, SHOWN_PER_NOTE)}")
+    return notes
+
+
+def _named(entry: Entry, ref: NameRef) -> str | None:
+    """The name of another kind's resource that an entry writes at a `names` field, if it writes one."""
+    top, inside = ref.parts
+    value = getattr(entry, top, None)
+    if inside:
+        value = getattr(value, inside, None)
+    return value or None
 
 
 def _issue_at(where: Source | None, kind: str, field_path: str, message: str, hint: str) -> ConfigIssue:
@@ -350,3 +390,18 @@ def prune_change(kind: Kind, resource: LiveResource) -> Change:
     """Delete a live resource the config does not list, in a kind listed under `reconciler.prune`."""
     reason = f"not in the config, and {kind.name} is listed under reconciler.prune"
     return Change(kind.name, resource.key, Action.DELETE, resource.attrs, None, (), reason, resource.id, sensitive=kind.sensitive)
+
+
+def field_changes(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> list[FieldChange]:
+    """Each changed value as a dotted path with its old and new value, in a stable order. Only pairs that
+    differ get here, and each value is compared with `==` first, so a large account pays for what changed
+    alone: a mapping on both sides is descended into; any other value (a tag set, say) is shown whole,
+    before and after. The keys are those of `after`, as `before` is the live view at its places."""
+    found: list[FieldChange] = []
+    for name in sorted(after):
+        old, new = before.get(name), after[name]
+        if old == new:
+            continue
+        inner = field_changes(old, new, f"{prefix}{name}.") if isinstance(old, dict) and isinstance(new, dict) else []
+        found.extend(inner or [FieldChange(f"{prefix}{name}", old, new)])  # a live mapping with more keys: whole
+    return found

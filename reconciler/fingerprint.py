@@ -8,15 +8,13 @@ tool has never written it: first run, or the resource was re-created elsewhere):
 and it is written once so that the tool recognises it from then on, unless the entry keeps it as it is
 (a secret's `unverified: keep`), which the plan notes every time. Each kind words these verdicts for its
 readers (kinds/base.py's `WriteOnlyWords`); the comparison is the same for every kind. After apply, the
-pipeline records the fingerprint of each change that `writes` a write-only value.
+pipeline records the fingerprint of each change that writes a write-only value.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-from reconciler.plan import Action, Change
 
 if TYPE_CHECKING:
     from reconciler.kinds.base import DiffContext, Kind
@@ -53,11 +51,3 @@ def compare(kind: Kind, entry: Entry, live: LiveResource, wanted: dict[str, Any]
         return Verdict(reason=words.unverified.format(fields=fields))
     current.update({f: wanted[f] for f in unread})
     return MATCHED if recorded is not None else Verdict(note=words.kept.format(name=kind.name, key=live.key))
-
-
-def writes(kind: Kind, change: Change) -> bool:
-    """Whether applying the change writes a write-only value, whose fingerprint the tool then records: a
-    create or replace of a kind that has such fields, or an update that changes one."""
-    if not kind.fingerprinted or change.after is None:
-        return False
-    return change.action is not Action.UPDATE or any(f.path.split(".")[0] in kind.fingerprinted for f in change.fields)

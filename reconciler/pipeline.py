@@ -22,13 +22,13 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from reconciler import config, fingerprint, lock
+from reconciler import config, lock
 from reconciler.api import Api
 from reconciler.apply import OnProgress, StopRequest, apply
 from reconciler.diff import diff
 from reconciler.errors import ConfigError, ConfigIssue, PlanError, ReconcilerError, StalePlanError
-from reconciler.kinds import KINDS
-from reconciler.kinds.base import KindDiff
+from reconciler.kinds import KINDS, Kind
+from reconciler.kinds.base import Confirms, ConfirmsUnlisted, KindDiff
 from reconciler.order import kind_order, order_changes
 from reconciler.plan import Action, Attention, Change, Op, Plan, Step, check_safety
 from reconciler.policies import POLICIES, Decisions
@@ -150,11 +150,6 @@ def with_dependencies(names: Iterable[str]) -> list[str]:
     return [name for name in KINDS if name in wanted]
 
 
-def fields_in_use(desired: DesiredState, name: str) -> frozenset[str]:
-    """What a kind's entries use (Kind.reads), so the kind can skip reading the rest."""
-    return KINDS[name].reads(desired.entries.get(name, []))
-
-
 def fetch_live(api: Api, names: Iterable[str], desired: DesiredState | None = None, concurrency: int = 4) -> LiveState:
     """Read the named kinds, and the named policies `desired` sets (each reads what its section needs), from
     the account, several at a time."""
@@ -165,7 +160,7 @@ def fetch_live(api: Api, names: Iterable[str], desired: DesiredState | None = No
     def read(name: str) -> list[LiveResource]:
         if name in POLICIES and desired is not None:
             return POLICIES[name].fetch(api, desired.policies[name])
-        return KINDS[name].fetch(api, fields_in_use(desired, name) if desired else frozenset())
+        return KINDS[name].fetch(api, desired.fields_in_use.get(name, frozenset()) if desired else frozenset())
 
     with few_collections(), ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(names)))) as pool:
         fetched = dict(zip(names, pool.map(read, names), strict=True))
@@ -224,7 +219,7 @@ def _check_target_keys(targets: list[Target], desired: DesiredState, live: LiveS
         if target.key is None or target.decides:
             continue
         kind = KINDS[target.kind]
-        known = {kind.key_of(e) for e in desired.entries.get(target.kind, [])}
+        known = set(desired.keys(kind))
         known |= {r.key for r in live.resources.get(target.kind, [])}
         if target.key not in known:
             raise ReconcilerError(
@@ -242,17 +237,27 @@ def _stop_on(issues: list[ConfigIssue], errors: list[str]) -> None:
 
 
 def confirm_with_api(api: Api, desired: DesiredState, live: LiveState, targets: Iterable[Target] = ()) -> list[str]:
-    """Ask the API what reading the account does not tell (each kind's `confirm`, for the kinds in scope);
-    raise what stops the plan; return the notes for the plan."""
+    """Ask the API what reading the account does not tell (each kind's `confirm`, and `confirm_unlisted` of
+    the keys its list did not return, for the kinds in scope); raise what stops the plan; return the notes
+    for the plan."""
     scope = {t.kind for t in targets}
     found = KindDiff()
     for name, resources in live.resources.items():
         if scope and name not in scope:
             continue
-        asked = KINDS[name].confirm(api, desired.entries.get(name, []), resources, desired)
-        found.notes.extend(asked.notes)
-        found.issues.extend(asked.issues)
-        found.errors.extend(asked.errors)
+        kind = KINDS[name]
+        answers = []
+        if isinstance(kind, Confirms):
+            answers.append(kind.confirm(api, desired.entries.get(name, []), resources, desired))
+        if isinstance(kind, ConfirmsUnlisted):
+            listed = {r.key for r in resources}
+            unlisted = [key for key in desired.keys(kind) if key not in listed]
+            if unlisted:
+                answers.append(kind.confirm_unlisted(api, unlisted))
+        for asked in answers:
+            found.notes.extend(asked.notes)
+            found.issues.extend(asked.issues)
+            found.errors.extend(asked.errors)
     _stop_on(found.issues, found.errors)
     return found.notes
 
@@ -302,6 +307,14 @@ def check_plan(plan: Plan, desired: DesiredState, force: bool = False, allow_rel
     check_safety(plan, desired.settings.safety.limits(), force, allow_release, cap)
 
 
+def _writes_secret(kind: Kind, change: Change) -> bool:
+    """Whether applying the change writes a write-only value, whose fingerprint the tool then records: a
+    create or replace of a kind that has such fields, or an update that changes one."""
+    if not kind.fingerprinted or change.after is None:
+        return False
+    return change.action is not Action.UPDATE or any(f.path.split(".")[0] in kind.fingerprinted for f in change.fields)
+
+
 def apply_plan(
     api: Api, plan: Plan, on_progress: OnProgress | None = None, fingerprints: Fingerprints | None = None,
     stop: StopRequest | None = None,
@@ -312,7 +325,7 @@ def apply_plan(
     in flight."""
     if fingerprints is None:
         return apply(api, plan, on_progress=on_progress, stop=stop)
-    writes = {(c.kind, c.key): c for c in plan.changes if c.kind in KINDS and fingerprint.writes(KINDS[c.kind], c)}
+    writes = {(c.kind, c.key): c for c in plan.changes if c.kind in KINDS and _writes_secret(KINDS[c.kind], c)}
     replaced = {(c.kind, c.key): str(c.live_id) for c in plan.changes
                 if c.action is Action.CREATE_BEFORE_DELETE and c.live_id}
 

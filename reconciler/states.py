@@ -131,7 +131,8 @@ class Source:
 class DesiredState:
     """What the config asks for: entries per kind (in file order), where each came from, the section of
     each policy the config sets (policies/) and where, and settings. `secrets` holds every sensitive value
-    the entries carry, so that output can be checked for them."""
+    the entries carry, so that output can be checked for them. `fields_in_use` names, per kind, the fields
+    any entry sets, top-level and (dotted) one level into nested settings: what `fetch` needs to read."""
 
     settings: ReconcilerSettings
     entries: dict[str, list[Entry]] = field(default_factory=dict)
@@ -141,16 +142,19 @@ class DesiredState:
     files: list[str] = field(default_factory=list)
     state_path: Path | None = None  # see state.py; None: nothing in this config needs it
     secrets: set[str] = field(default_factory=set)
-    _keys: dict[str, tuple[list[Entry], list[str]]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    fields_in_use: dict[str, frozenset[str]] = field(default_factory=dict)
+    entry_keys: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)  # see keys()
 
     def keys(self, kind: Keyed) -> list[str]:
-        """Each of a kind's entries' keys, in entry order, worked out once: the diff and the kind's `confirm`
-        each need them, and for 100,000 numbers working them out again was a twentieth of a plan."""
+        """Each of a kind's entries' keys, in entry order: `entry_keys`, which the builder (config.py) fills
+        as it adds each entry, else worked out once (a state whose entries were set another way). The diff,
+        the check of unlisted keys and of --target keys each need them; for 100,000 numbers working them out
+        again was a twentieth of a plan."""
         entries = self.entries.get(kind.name, [])
-        known = self._keys.get(kind.name)
-        if known is None or known[0] is not entries or len(known[1]) != len(entries):
-            known = self._keys[kind.name] = (entries, [kind.key_of(e) for e in entries])
-        return known[1]
+        keys = self.entry_keys.get(kind.name)
+        if keys is None or len(keys) != len(entries):
+            keys = self.entry_keys[kind.name] = [kind.key_of(e) for e in entries]
+        return keys
 
     def count(self) -> int:
         """Entries and policies set (what `validate` counts)."""

@@ -147,10 +147,10 @@ def test_what_a_fetch_needs_is_read_from_every_distinct_set_of_names(tmp_path: P
     desired = load_desired([str(path)], {})
     entries = desired.entries["phone_numbers"]
     assert entries[0].__pydantic_fields_set__ is entries[1].__pydantic_fields_set__ is entries[2].__pydantic_fields_set__
-    assert pipeline.fields_in_use(desired, "phone_numbers") == {
+    assert desired.fields_in_use["phone_numbers"] == {
         "phone_number", "voice", "voice.usage_payment_method", "voice.call_forwarding", "messaging",
         "messaging.messaging_product"}
-    assert pipeline.fields_in_use(desired, "billing_groups") == frozenset()
+    assert desired.fields_in_use.get("billing_groups", frozenset()) == frozenset()
 
 
 def test_each_entry_key_is_worked_out_once_and_follows_the_entries(tmp_path: Path) -> None:

@@ -5,16 +5,16 @@ the config's shape (`from_api`) and back (`to_api`), and its calls (fetch, creat
 engine never looks inside a kind beyond this interface.
 
 Most kinds are plain REST collections and only set class attributes and `from_api`. A kind whose API
-works differently (phone numbers: no create, batch jobs) overrides the hooks:
-`confirm` (what only the API can tell before a plan) and `apply_steps` (how a batch of steps is carried
-out).
+works differently (phone numbers: no create, batch jobs) implements the optional hooks `confirm` and
+`confirm_unlisted` (what only the API can tell before a plan; see `Confirms`, `ConfirmsUnlisted`) and
+overrides `apply_steps` (how a batch of steps is carried out).
 
 How a kind plugs into the diff. There is one diff, diff.py's loop; no kind compares by itself. The loop
 pairs each entry with its live resource by key and compares the entry's values with the live ones at the
 same places. A kind declares what the loop needs to know, and overrides a hook only where it has
 something to decide:
 - `names`: fields that name another kind's resource (a number's `billing_group`), with the live field
-  holding its id; the loop checks the names exist (`references`) and compares the live id by its name;
+  holding its id; the loop checks the names exist and compares the live id by its name;
 - `flattened`: settings groups the API spreads over top-level fields (a number's `emergency_enabled`);
 - `fingerprinted`, `material`, `write_only_words`, `keeps_unverified`: fields the API never shows back,
   compared by the fingerprint of what the tool last wrote (fingerprint.py);
@@ -24,19 +24,17 @@ something to decide:
   `release: true`), and what the kind says of that delete; asked only of entries that set the field;
 - `pick_newest`: which of several live resources with one key the entry manages;
 - `immutable`, `replace_reason`, `create_only`, `control_fields`: what is replaced, and what is compared;
-- `review`: filter or add to what the loop found (notes, changes it would rather note, plans it refuses).
+- `review` (optional, `Reviews`): filter or add to what the loop found (notes, changes it would rather note,
+  plans it refuses).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-from pydantic import BaseModel
-
-from reconciler.compare import nested_model, project
+from reconciler.compare import project
 from reconciler.errors import ApiProblem, ConfigIssue, PartialFailure, ReconcilerError, UnreadableAnswerError
 from reconciler.kinds import required
 from reconciler.plan import Action, Attention, Change, Op, Step
@@ -54,21 +52,15 @@ class NameRef:
     field: str  # the entry's field, or a setting of a flattened group: "billing_group", "emergency.address"
     kind: str  # the kind named, e.g. "addresses"
     live_id: str  # top-level live attribute with the named resource's id, e.g. "emergency_address_id"
+    # What the named resource is used for, in words after "use it" ("for emergency services"): the plan then
+    # notes, for each one being replaced, how many use it and which of them the config does not move.
+    used_for: str = ""
 
     @cached_property
     def parts(self) -> tuple[str, str]:
         """The entry's field and the setting inside it ("" for a field itself), split once: read for every entry."""
         top, _, inside = self.field.partition(".")
         return top, inside
-
-
-@dataclass(frozen=True)
-class Reference:
-    """An entry naming another kind's resource (e.g. a phone number's billing group)."""
-
-    kind: str
-    key: str
-    field: str  # dotted path of the naming field inside the entry, for messages
 
 
 @dataclass(frozen=True)
@@ -132,6 +124,34 @@ class ApplyContext(Protocol):
     def progress(self, kind: str, done: int, total: int, what: str) -> None: ...
     def step_done(self, step: Step) -> None: ...
     def steps_done(self, steps: list[Step]) -> None: ...
+
+
+# Optional hooks: a kind implements one only when it has something to say, and the engine asks only the kinds
+# that do (isinstance), as a provider framework checks for an optional interface.
+
+
+@runtime_checkable
+class Confirms(Protocol):
+    def confirm(self, api: Api, entries: list[Entry], live: list[LiveResource], desired: DesiredState) -> KindDiff:
+        """Ask the API what reading the kind does not tell, before a plan is made (is an address valid): notes
+        to show, and issues or errors that stop the plan."""
+        ...
+
+
+@runtime_checkable
+class ConfirmsUnlisted(Protocol):
+    def confirm_unlisted(self, api: Api, unlisted: list[str]) -> KindDiff:
+        """Ask the API about keys the config lists that the kind's list did not return (numbers owned but not
+        listed yet), before the plan calls them missing: errors that stop the plan, or notes."""
+        ...
+
+
+@runtime_checkable
+class Reviews(Protocol):
+    def review(self, result: KindDiff, entries: list[Entry], live: list[LiveResource], ctx: DiffContext) -> None:
+        """Filter or add to what the comparison found (a change the kind would rather note, a plan it must
+        refuse)."""
+        ...
 
 
 class Kind:
@@ -218,37 +238,6 @@ class Kind:
 
     # --- hooks for kinds that are not plain REST -------------------------------------------------------
 
-    def references(self, entry: Entry) -> Iterable[Reference]:
-        """The names of other kinds' resources that the entry uses (from `names`)."""
-        for ref in self.names:
-            top, inside = ref.parts
-            value = getattr(entry, top, None)
-            if inside:
-                value = getattr(value, inside, None)
-            if value:
-                yield Reference(ref.kind, value, ref.field)
-
-    def reads(self, entries: list[Entry]) -> frozenset[str]:
-        """What `fetch` needs for these entries: the fields any entry sets, top-level and (dotted) one
-        level into nested settings. Entries that set the same fields share one set of their names
-        (config.py), so each distinct set is read once: looking at every field of 100,000 numbers took a
-        tenth of a plan's CPU."""
-        used: set[str] = set()
-        groups_of: dict[int, tuple[str, ...]] = {}  # id of a set of names -> those of fields that hold a model
-        seen: set[tuple[str, int]] = set()
-        for entry in entries:
-            names = entry.model_fields_set  # the entry's own set, alive as long as the entry: its id is stable
-            groups = groups_of.get(id(names))
-            if groups is None:
-                used.update(names)
-                groups = groups_of[id(names)] = tuple(n for n in names if nested_model(type(entry), n) is not None)
-            for name in groups:
-                value = getattr(entry, name)
-                if isinstance(value, BaseModel) and (name, id(value.model_fields_set)) not in seen:
-                    seen.add((name, id(value.model_fields_set)))
-                    used.update(f"{name}.{sub}" for sub in value.model_fields_set)
-        return frozenset(used)
-
     def keeps_unverified(self, entry: Entry) -> bool:
         """Whether the entry keeps a write-only value the tool has no record of, rather than writing it."""
         return False
@@ -262,16 +251,6 @@ class Kind:
         """What the delete of a live resource whose entry sets `removal_field` is: why, whether it can be
         undone, or why the tool refuses it."""
         return Removal(f"{self.removal_field}: the entry asks for it to be deleted")
-
-    def confirm(self, api: Api, entries: list[Entry], live: list[LiveResource], desired: DesiredState) -> KindDiff:
-        """Ask the API what reading the kind does not tell, before a plan is made (is an address valid, does
-        the account own a number the list did not return): notes to show, and issues or errors that stop
-        the plan. By default nothing is asked."""
-        return KindDiff()
-
-    def review(self, result: KindDiff, entries: list[Entry], live: list[LiveResource], ctx: DiffContext) -> None:
-        """Filter or add to what the comparison found (a change the kind would rather note, a plan it must
-        refuse); by default, nothing."""
 
     def apply_steps(self, api: Api, steps: list[Step], ctx: ApplyContext) -> None:
         """Carry out consecutive steps of this kind with one op; raise PartialFailure naming what failed."""

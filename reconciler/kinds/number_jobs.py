@@ -85,6 +85,14 @@ def group_requests(endpoint: str, wanted: dict[str, dict[str, Any]]) -> list[Job
     return [JobRequest(endpoint, bodies[c], sorted(numbers)) for c, numbers in sorted(groups.items())]
 
 
+def set_values(
+    api: Api, wanted: dict[str, dict[str, dict[str, Any]]], on_progress: Callable[[int, int], None] | None = None,
+) -> JobOutcome:
+    """For each job endpoint, numbers -> the body to set on each: grouped so that every distinct body is one
+    request, and run (run_jobs)."""
+    return run_jobs(api, [r for endpoint, bodies in wanted.items() for r in group_requests(endpoint, bodies)], on_progress)
+
+
 def run_jobs(
     api: Api,
     requests: list[JobRequest],

@@ -14,7 +14,6 @@ after they have finished is a messaging product set, one number at a time.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
@@ -24,7 +23,7 @@ from pydantic import Field, field_validator, model_validator
 from reconciler.api import Api
 from reconciler.errors import PartialFailure, ReconcilerError, UnprocessableError
 from reconciler.kinds import number_bundles, number_jobs, number_ownership, owned_numbers
-from reconciler.kinds.base import ApplyContext, DiffContext, Kind, KindDiff, NameRef, Names, Removal
+from reconciler.kinds.base import ApplyContext, Kind, NameRef, Names, Removal
 from reconciler.kinds.owned_numbers import (
     VOICE_DEFAULTS,
     NumberEntry,
@@ -33,9 +32,8 @@ from reconciler.kinds.owned_numbers import (
     shared,
     without_defaults,
 )
-from reconciler.plan import Change, Op, Step
-from reconciler.states import Entry, LiveResource
-from reconciler.text import shortened
+from reconciler.plan import Op, Step
+from reconciler.states import LiveResource
 
 JOB_FIELDS = ("tags", "customer_reference", "connection_id", "billing_group", "hd_voice_enabled", "deletion_lock_enabled",
               "external_pin", "voice")
@@ -93,11 +91,12 @@ class PhoneNumbers(Kind):
     path = "/phone_numbers"
     prunable = False
     never_created = owned_numbers.NOT_BOUGHT
+    confirm_unlisted = staticmethod(number_ownership.confirm_unlisted)
     depends_on = ("billing_groups", "addresses")
     control_fields = frozenset({"release"})
     removal_field = "release"
     names = (NameRef("billing_group", "billing_groups", "billing_group_id"),
-             NameRef("emergency.address", "addresses", "emergency_address_id"))
+             NameRef("emergency.address", "addresses", "emergency_address_id", used_for="for emergency services"))
     # The API has emergency_enabled and emergency_address_id where the config has emergency: {enabled, address}.
     flattened = frozenset({"emergency"})
     # Written once under `defaults:` by an export (where every number has them), not on every number.
@@ -161,13 +160,6 @@ class PhoneNumbers(Kind):
 
     # --- comparing -----------------------------------------------------------------------------------
 
-    def confirm(self, api: Api, entries: list[Entry], live: list[LiveResource], desired: Any) -> KindDiff:
-        """Numbers the list did not return are confirmed with the API before they are called not owned."""
-        listed = {r.key for r in live}
-        ours = desired is not None and desired.entries.get(self.name) is entries  # their keys are worked out once
-        keys = desired.keys(self) if ours else map(self.key_of, entries)
-        return number_ownership.confirm_unlisted(api, [key for key in keys if key not in listed])
-
     def left_alone(self, live: LiveResource) -> str | None:
         return owned_numbers.left_alone(live)
 
@@ -179,15 +171,12 @@ class PhoneNumbers(Kind):
         return Removal("release: the number leaves the account and is lost; this cannot be undone (apply needs "
                        "--allow-release)", irreversible=True)
 
-    def review(self, result: KindDiff, entries: list[Entry], live: list[LiveResource], ctx: DiffContext) -> None:
-        result.notes.extend(_address_moves(live, result.changes, ctx))
-
     # --- applying ------------------------------------------------------------------------------------
 
     def apply_steps(self, api: Api, steps: list[Step], ctx: ApplyContext) -> None:
         if steps[0].op is Op.DELETE:
-            release = number_jobs.JobRequest("delete_phone_numbers", {}, [s.change.key for s in steps])
-            self._finish(steps, ctx, self._run(api, ctx, [release], "numbers released"))
+            release: dict[str, dict[str, dict[str, Any]]] = {"delete_phone_numbers": {s.change.key: {} for s in steps}}
+            self._finish(steps, ctx, self._run(api, ctx, release, "numbers released"))
             return
         settings: dict[str, dict[str, Any]] = {}
         emergency: dict[str, dict[str, Any]] = {}
@@ -203,9 +192,8 @@ class PhoneNumbers(Kind):
                 emergency[step.change.key] = _emergency_body(after["emergency"], ctx)
             if "messaging" in changed:
                 _messaging_changes(step, profiles, products)
-        requests = number_jobs.group_requests("update_phone_numbers", settings)
-        requests += number_jobs.group_requests("update_emergency_settings", emergency)
-        failed = self._run(api, ctx, requests, "numbers updated")
+        failed = self._run(api, ctx, {"update_phone_numbers": settings, "update_emergency_settings": emergency},
+                           "numbers updated")
         failed.update(number_jobs.run_messaging_updates(api, profiles))
         # After the profile moves have finished, so that none of them can reset a product set here.
         failed.update(self._set_products(api, products))
@@ -224,10 +212,11 @@ class PhoneNumbers(Kind):
                 failed[key] = str(exc)
         return failed
 
-    def _run(self, api: Api, ctx: ApplyContext, requests: list[number_jobs.JobRequest], words: str) -> dict[str, str]:
-        """Run the jobs, reporting numbers done of total as they finish; the numbers that failed, with why."""
-        total = len({n for r in requests for n in r.numbers})
-        outcome = number_jobs.run_jobs(api, requests, lambda done, _: ctx.progress(self.name, min(done, total), total, words))
+    def _run(self, api: Api, ctx: ApplyContext, wanted: dict[str, dict[str, dict[str, Any]]], words: str) -> dict[str, str]:
+        """Run the jobs (per endpoint, numbers -> body), reporting numbers done of total as they finish; the
+        numbers that failed, with why."""
+        total = len({n for bodies in wanted.values() for n in bodies})
+        outcome = number_jobs.set_values(api, wanted, lambda done, _: ctx.progress(self.name, min(done, total), total, words))
         return dict(outcome.failed)
 
     def _finish(self, steps: list[Step], ctx: ApplyContext, failed: dict[str, str]) -> None:
@@ -261,28 +250,6 @@ def _exported_emergency(attrs: dict[str, Any], names: Names) -> dict[str, Any] |
     address = names.key_of_id("addresses", attrs["emergency_address_id"]) if attrs.get("emergency_address_id") else None
     # An address the tool does not own has no name to write: emergency stays unmanaged on that number.
     return {"enabled": True, "address": address} if address else None
-
-
-def _address_moves(live: list[LiveResource], changes: list[Change], ctx: DiffContext) -> list[str]:
-    """Words for the order of an emergency address replace, and for numbers that would keep the old one."""
-    moving = {c.key for c in changes if any(f.path.startswith("emergency") for f in c.fields)}
-    users: dict[str, list[str]] = defaultdict(list)
-    for number in live:
-        address_id = number.attrs.get("emergency_address_id")
-        if address_id and ctx.doomed("addresses", address_id):
-            users[ctx.key_of_id("addresses", address_id) or address_id].append(number.key)
-    notes = []
-    for address, numbers in sorted(users.items()):
-        moved = [n for n in numbers if n in moving]
-        stuck = [n for n in numbers if n not in moving]
-        notes.append(f"address {address!r} is replaced and {len(numbers)} phone number(s) use it for emergency "
-                     f"services: apply creates the new address first, moves {len(moved)} of them to it, and deletes "
-                     "the old one last, so no number is left without an emergency address.")
-        if stuck:
-            shown = shortened(stuck, 20)
-            notes.append(f"{len(stuck)} of them are not moved by the config and keep the old address, so deleting "
-                         f"it will fail until they move: {shown}")
-    return notes
 
 
 def _messaging_changes(step: Step, profiles: dict[str, str], products: dict[str, tuple[str, str]]) -> None:
