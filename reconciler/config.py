@@ -156,10 +156,11 @@ class _Builder:
         self.issues: list[ConfigIssue] = []
         self.state = DesiredState(settings=ReconcilerSettings(), entries={name: [] for name in KINDS},
                                   entry_keys={name: [] for name in KINDS})
-        # (model, names set) -> the one set of those names its models share, and those of fields that hold a model
-        self.field_sets: dict[tuple[type[BaseModel], frozenset[str]], tuple[set[str], tuple[str, ...]]] = {}
+        # (model, names, kind, prefix) -> the one set of those names its models share, and the fields that hold
+        # a model, each with the prefix of its own names
+        self.field_sets: dict[tuple[type[BaseModel], frozenset[str], str, str],
+                              tuple[set[str], tuple[tuple[str, str], ...]]] = {}
         self.used: dict[str, set[str]] = {}  # kind -> the fields its entries set (DesiredState.fields_in_use)
-        self.noted: set[tuple[int, str, int]] = set()  # (kind's set, prefix, shared set) already in it
         self.settings_source: Source | None = None
 
     def issue(self, doc: yamlio.Document, loc: tuple[int | str, ...], message: str, hint: str = "") -> None:
@@ -220,40 +221,43 @@ class _Builder:
             self.issue(doc, entries_loc, f"`{'.'.join(map(str, entries_loc))}` must be a list of entries (each starting with `- `)")
             return
         kind = KINDS[name]
+        flat = None if any(isinstance(v, dict) for v in defaults.values()) else defaults
         for index, raw in enumerate(value):
             loc = (*entries_loc, index)
-            merged = deep_merge(defaults, raw) if defaults and isinstance(raw, dict) else raw
+            if not defaults or not isinstance(raw, dict):
+                merged = raw
+            else:  # flat defaults (most are) are laid under the entry in one step
+                merged = deep_merge(defaults, raw) if flat is None else {**flat, **raw}
             try:
                 entry = kind.model.model_validate(merged)
             except ValidationError as exc:
                 self.validation_issues(doc, loc, exc, kind.model, raw, (name, DEFAULTS_KEY))
                 continue
-            self.share_field_sets(entry, self.used.setdefault(name, set()))
+            self.share_field_sets(entry, name)
             self.add_entry(doc, loc, name, str(getattr(entry, kind.key_field)), entry)
 
-    def share_field_sets(self, model: BaseModel, used: set[str], prefix: str = "") -> None:
+    def share_field_sets(self, model: BaseModel, kind: str, prefix: str = "") -> None:
         """Frozen models that set the same fields share one set of their names. pydantic keeps a set per model
         (for `exclude_unset`), and for 100,000 phone numbers those sets were a quarter of the config's memory;
-        a frozen model never changes its set. Each distinct set is also noted in `used` (the kind's fields in
-        use, top-level and one level into nested settings), once: looking at every field of 100,000 numbers
-        took a tenth of a plan's CPU."""
+        a frozen model never changes its set. Each distinct set is also noted, when first seen, among the
+        kind's fields in use (`DesiredState.fields_in_use`: top-level, and one level into nested settings)."""
         if not model.model_config.get("frozen"):
             return
         fields = model.__pydantic_fields_set__
-        names = (type(model), frozenset(fields))
+        names = (type(model), frozenset(fields), kind, prefix)
         known = self.field_sets.get(names)
         if known is None:
-            known = self.field_sets[names] = (fields, _groups(type(model), fields))
+            groups = tuple((name, f"{prefix}{name}.") for name in _groups(type(model), fields))
+            known = self.field_sets[names] = (fields, groups)
+            if prefix.count(".") <= 1:
+                self.used.setdefault(kind, set()).update(prefix + name for name in fields)
         shared, groups = known
         if shared is not fields:
             object.__setattr__(model, "__pydantic_fields_set__", shared)
-        if (noted := (id(used), prefix, id(shared))) not in self.noted and prefix.count(".") <= 1:
-            self.noted.add(noted)
-            used.update(prefix + name for name in shared)
         values = model.__dict__
-        for name in groups:  # a nested model that was written in the config is among the fields it sets
+        for name, inner in groups:  # a nested model that was written in the config is among the fields it sets
             if isinstance(values[name], BaseModel):
-                self.share_field_sets(values[name], used, f"{prefix}{name}.")
+                self.share_field_sets(values[name], kind, inner)
 
     def add_policy(self, doc: yamlio.Document, name: str, value: Any) -> None:
         """A policy's section: one mapping, set in one place."""
@@ -296,7 +300,10 @@ class _Builder:
         self.state.sources[(name, key)] = here
         self.state.entries[name].append(entry)
         self.state.entry_keys[name].append(key)
-        self.state.secrets.update(str(v) for f in KINDS[name].sensitive if (v := getattr(entry, f, None)))
+        for sensitive in KINDS[name].sensitive:
+            value = getattr(entry, sensitive, None)
+            if value:
+                self.state.secrets.add(str(value))
 
     def validation_issues(
         self,

@@ -207,6 +207,8 @@ def _forget_gone_leftovers(fingerprints: Fingerprints, live: LiveState) -> None:
     """Recorded leftovers no longer in the account (deleted since, by anyone) are forgotten; the next save
     writes that down."""
     for kind, resources in live.resources.items():
+        if not fingerprints.leftover_ids(kind):
+            continue
         present = {r.id for r in resources}
         for live_id in fingerprints.leftover_ids(kind) - present:
             fingerprints.forget_leftover(kind, live_id)

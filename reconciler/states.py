@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 STATE_FILE_NAME = "telnyx-reconciler.state.json"
 META_FIELDS = frozenset({"prevent_destroy"})
+_NOT_SENT = set(META_FIELDS)
 
 
 class Entry(BaseModel):
@@ -36,7 +37,8 @@ class Entry(BaseModel):
 
     def managed(self) -> dict[str, Any]:
         """The values this entry sets, in API field names (what the diff compares)."""
-        return self.model_dump(mode="json", exclude_unset=True, exclude=set(META_FIELDS))
+        # The model's serializer, asked directly: model_dump's own checks cost a tenth of a 100,000-number diff.
+        return self.__pydantic_serializer__.to_python(self, mode="json", exclude_unset=True, exclude=_NOT_SENT)
 
 
 class SafetySettings(BaseModel):

@@ -219,9 +219,14 @@ class Kind:
 
     def desired_view(self, entry: Entry) -> dict[str, Any]:
         """What an entry asks for, as compared with the account (create-only and control fields left out)."""
-        hidden = self.create_only | self.control_fields
+        hidden = self.hidden
         managed = entry.managed()
         return {k: v for k, v in managed.items() if k not in hidden} if not hidden.isdisjoint(managed) else managed
+
+    @cached_property
+    def hidden(self) -> frozenset[str]:
+        """Fields an entry sets that are not compared with the account: create-only and control fields."""
+        return self.create_only | self.control_fields
 
     def key_of(self, entry: Entry) -> str:
         return str(getattr(entry, self.key_field))
