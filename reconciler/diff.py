@@ -53,6 +53,7 @@ class _Context:
         self.fingerprints = fingerprints or Fingerprints(None, os.urandom(32))
         self._keys_by_id: dict[str, dict[str, str]] = {}  # kind -> live id -> key, made when first asked
         self._live_keys: dict[str, set[str]] = {}  # kind -> keys in the account, made when first asked
+        self._names: dict[tuple[str, str], str] = {}  # (kind, live id) -> what a view shows for it
         self._doomed: dict[str, set[str]] = defaultdict(set)
         self._used: set[str] | None = None
 
@@ -61,6 +62,22 @@ class _Context:
         if keys is None:  # asked of the kinds other kinds name (a few billing groups), not of every kind
             keys = self._keys_by_id[kind] = {r.id: r.key for r in self.live.resources.get(kind, [])}
         return keys.get(live_id)
+
+    def name_of(self, kind: str, live_id: str | None) -> str | None:
+        """A named resource's name, marked when the plan deletes it (so that what uses it is moved), or the
+        words for an id no resource the tool reads has. Worked out once per id: a kind is compared after
+        the kinds it names, whose deletes are known by then, and 100,000 numbers name a few of them."""
+        if not live_id:
+            return None
+        name = self._names.get((kind, live_id))
+        if name is None:
+            key = self.key_of_id(kind, live_id)
+            if key is None:
+                name = f"(unnamed {KINDS[kind].title if kind in KINDS else kind} {live_id})"
+            else:
+                name = f"{key} (being replaced)" if self.doomed(kind, live_id) else key
+            self._names[(kind, live_id)] = name
+        return name
 
     def live_keys(self, kind: str) -> set[str]:
         keys = self._live_keys.get(kind)
@@ -246,7 +263,8 @@ def diff_kind(kind: Kind, entries: list[Entry], keys: list[str], live: list[Live
     absent: list[str] = []
     held: dict[str, list[str]] = defaultdict(list)  # words of left_alone -> keys
     for entry, key in zip(entries, keys, strict=True):
-        current, extras = first.pop(key, None), list[LiveResource]()
+        current = first.pop(key, None)
+        extras: list[LiveResource] = []
         if current is not None and key in more:
             current, extras = _pick(kind, entry, [current, *more.pop(key)], ctx)
         if current is None:
@@ -337,9 +355,9 @@ def live_view(kind: Kind, attrs: dict[str, Any], wanted: dict[str, Any], ctx: _C
         if top not in view:
             continue
         if not inside:
-            view[top] = _name(ctx, ref.kind, attrs.get(ref.live_id))
+            view[top] = ctx.name_of(ref.kind, attrs.get(ref.live_id))
         elif top in kind.flattened and inside in view[top]:  # the group was gathered above, for this view
-            view[top][inside] = _name(ctx, ref.kind, attrs.get(ref.live_id))
+            view[top][inside] = ctx.name_of(ref.kind, attrs.get(ref.live_id))
     return view
 
 
@@ -351,17 +369,6 @@ def _gathered(kind: Kind, attrs: dict[str, Any], group: str, wanted: Any) -> dic
     for name in model.model_fields if model is not None else wanted or {}:
         gathered[name] = attrs.get(f"{group}_{name}")
     return gathered
-
-
-def _name(ctx: _Context, kind: str, live_id: str | None) -> str | None:
-    """A named resource's name, marked when the plan deletes it (so that what uses it is moved), or the
-    words for an id no resource the tool reads has."""
-    if not live_id:
-        return None
-    key = ctx.key_of_id(kind, live_id)
-    if key is None:
-        return f"(unnamed {KINDS[kind].title if kind in KINDS else kind} {live_id})"
-    return f"{key} (being replaced)" if ctx.doomed(kind, live_id) else key
 
 
 def replace_change(kind: Kind, entry: Entry, live: LiveResource, current: dict[str, Any], fields: list[FieldChange],
