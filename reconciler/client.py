@@ -505,7 +505,7 @@ def _parsed(body: bytes) -> Any:
     it refuses that the standard parser reads (UTF-16, a byte order mark, lone surrogates, deep nesting) is
     read by the latter, so every answer the tool read before it still reads. ValueError: not JSON."""
     try:
-        return pydantic_core.from_json(body)
+        return pydantic_core.from_json(body, cache_strings="keys")
     except ValueError:
         return json.loads(body)
 

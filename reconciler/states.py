@@ -89,9 +89,10 @@ class Keyed(Protocol):
     def key_of(self, entry: Entry) -> str: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LiveResource:
-    """A resource as it exists in the account: its API id and its values in the config's shape."""
+    """A resource as it exists in the account: its API id and its values in the config's shape. Slotted:
+    an account of 100,000 numbers holds as many, each built and freed once per run."""
 
     key: str
     id: str
