@@ -459,12 +459,13 @@ def _cannot_connect(what: str, url: str, exc: httpx.ConnectError) -> ApiError:
 
 @dataclass(frozen=True, slots=True)
 class _Read:
-    """A page as the thread that fetched it left it: its items' ids, and its items converted (None when one
-    could not be, and then `_Collected.add` goes item by item to say which)."""
+    """A page as the thread that fetched it left it: the set of its items' ids and its items converted, or
+    None for both when an id repeats on the page or an item cannot be converted (`_Collected.add` then goes
+    item by item, and says which item is wrong)."""
 
     page: dict[str, Any]
-    idents: list[str]
-    converted: list[Any] | None
+    idents: set[str] | None = None
+    converted: list[Any] | None = None
 
 
 class _Collected:
@@ -482,19 +483,21 @@ class _Collected:
         objects are still in that processor's cache (a fifth less time than later in the collecting thread).
         Touches nothing shared: what is kept is decided by `add`."""
         idents = [str(raw["id"]) for raw in page["data"]]
+        unique = set(idents)
+        if len(unique) < len(idents):
+            return _Read(page)
         try:
-            converted = list(map(self.convert, page["data"]))
+            return _Read(page, unique, list(map(self.convert, page["data"])))
         except (KeyError, TypeError, ValueError, AttributeError):
-            converted = None
-        return _Read(page, idents, converted)
+            return _Read(page)
 
     def add(self, read: _Read, where: Callable[[], str]) -> None:
         """`where` gives the page's URL, built only when a message needs it: building it for every page of a large
         list cost a fifth of the time spent reading the pages. A page of items not seen before, all of them
-        readable, is taken whole; any other goes item by item, which says which item is wrong."""
-        idents = read.idents
-        if read.converted is not None and len(set(idents)) == len(idents) and self._seen.isdisjoint(idents):
-            self._seen.update(idents)
+        readable, is taken whole (its ids as the set the fetching thread built); any other goes item by item,
+        which says which item is wrong."""
+        if read.idents is not None and read.converted is not None and self._seen.isdisjoint(read.idents):
+            self._seen.update(read.idents)
             self.items.extend(read.converted)
             self._check_count(where)
             return
