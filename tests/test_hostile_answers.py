@@ -304,6 +304,13 @@ def test_items_a_later_page_repeats_are_kept_once_as_converted() -> None:
     assert read == [("g-1", "Engineering"), ("g-2", "Engineering"), ("g-3", "Ops"), ("g-4", "Engineering")]
 
 
+def test_an_unreadable_copy_of_an_item_read_before_is_not_read_again() -> None:
+    pages = [[{**GROUP, "id": "g-1"}, {**GROUP, "id": "g-2"}], [{"id": "g-2"}, {**GROUP, "id": "g-3", "name": "Ops"}]]
+    with Hostile(_pages(*pages)).serve() as url, TelnyxClient(API_KEY, url, max_retries=0) as client:
+        read = client.list_all("/billing_groups", transform=lambda raw: (raw["id"], raw["name"]))
+    assert read == [("g-1", "Engineering"), ("g-2", "Engineering"), ("g-3", "Ops")]
+
+
 @pytest.mark.parametrize(("bad", "words"), [
     ({**GROUP, "id": ""}, "an item without an id"),
     ({**GROUP, "id": {"nested": 1}}, "an item without an id"),
