@@ -114,7 +114,7 @@ class PhoneNumbers(Kind):
         # Values most numbers share (statuses, tags, ids of groups, addresses, profiles) are kept once.
         attrs: dict[str, Any] = {
             "phone_number": raw["phone_number"], "status": shared(get("status") or "active"),
-            "tags": sorted(set(map(shared, tags))) if tags else [], "customer_reference": get("customer_reference"),
+            "tags": sorted(set(map(shared, tags))) if tags else [], "customer_reference": shared(get("customer_reference")),
             "connection_id": shared(get("connection_id")), "hd_voice_enabled": get("hd_voice_enabled"),
             "deletion_lock_enabled": get("deletion_lock_enabled"), "billing_group_id": shared(get("billing_group_id")),
             "emergency_enabled": bool(get("emergency_enabled")), "emergency_address_id": shared(get("emergency_address_id")),
