@@ -482,7 +482,7 @@ class _Collected:
 
     def read(self, page: dict[str, Any]) -> _Read:
         """Ids and items of a page converted by the thread that fetched it, just after parsing it, while its
-        objects are still in that processor's cache (a fifth less time than later in the collecting thread).
+        objects are still in that processor's cache (a tenth less time than later in the collecting thread).
         Touches nothing shared: what is kept is decided by `add`."""
         raws = page["data"]
         idents = [str(raw["id"]) for raw in raws]

@@ -91,8 +91,9 @@ class Keyed(Protocol):
 
 
 def _slot_setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
-    """What sets each named slot of a frozen class in its own `__init__`: a fifth of the cost of building one
-    of them, beside the object.__setattr__ call per field that dataclasses' `__init__` makes."""
+    """What sets each named slot of a frozen class, for its own `__init__`: set through their descriptors, the
+    fields take about two thirds of the time of the object.__setattr__ call per field of dataclasses' frozen
+    `__init__`."""
     return tuple(vars(cls)[name].__set__ for name in names)
 
 
