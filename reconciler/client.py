@@ -235,20 +235,23 @@ class TelnyxClient:
             raise self._unreadable(200, f"listing {path}", self._where(path, base, 1, size),
                                    f"meta.total_pages {total:,} of {size} items: more than the limit of "
                                    f"{MAX_LIST_ITEMS:,} items the tool reads from one list")
-        collected.add(first, partial(self._where, path, base, 1, size))
+        collected.add(collected.read(first), partial(self._where, path, base, 1, size))
         if total <= 1:
             return collected.items
         window = self.max_in_flight
         with ThreadPoolExecutor(max_workers=min(window, total - 1)) as pool:
-            pending: deque[tuple[Future[dict[str, Any]], int]] = deque()
+            pending: deque[tuple[Future[_Read], int]] = deque()
             number = 2
             while pending or number <= total:
                 while number <= total and len(pending) < window:
-                    pending.append((pool.submit(self._list_page, path, base, number, size), number))
+                    pending.append((pool.submit(self._read_page, path, base, number, size, collected), number))
                     number += 1
                 future, done = pending.popleft()
                 collected.add(future.result(), partial(self._where, path, base, done, size))
         return collected.items
+
+    def _read_page(self, path: str, base: dict[str, Any], number: int, size: int, collected: _Collected) -> _Read:
+        return collected.read(self._list_page(path, base, number, size))
 
     def _first_page(self, path: str, base: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """Page 1 at MAX_PAGE_SIZE; refused for its size, once more at the fallback size."""
@@ -454,6 +457,19 @@ def _cannot_connect(what: str, url: str, exc: httpx.ConnectError) -> ApiError:
     return error
 
 
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """A page as the thread that fetched it left it: its items' ids, and its items converted or, when one of
+    them cannot be, as they came (`_Collected.add` then converts them one by one to say which is wrong);
+    `unique`: the ids as a set, when none repeats on the page. The page itself is not kept, so pages waiting
+    their turn hold only what is needed."""
+
+    idents: list[str]
+    items: list[Any]
+    converted: bool
+    unique: set[str] | None
+
+
 class _Collected:
     """Items of a list's pages, each `id` once (offset pagination repeats items when the list changes
     during the read), mapped by `convert` as they arrive."""
@@ -464,35 +480,43 @@ class _Collected:
         self.items: list[Any] = []
         self._seen: set[str] = set()
 
-    def add(self, page: dict[str, Any], where: Callable[[], str]) -> None:
+    def read(self, page: dict[str, Any]) -> _Read:
+        """Ids and items of a page converted by the thread that fetched it, just after parsing it, while its
+        objects are still in that processor's cache (a tenth less time than later in the collecting thread).
+        Touches nothing shared: what is kept is decided by `add`."""
+        raws = page["data"]
+        idents = [str(raw["id"]) for raw in raws]
+        try:
+            converted = list(map(self.convert, raws))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return _Read(idents, raws, False, None)
+        unique = set(idents)
+        return _Read(idents, converted, True, unique if len(unique) == len(idents) else None)
+
+    def add(self, read: _Read, where: Callable[[], str]) -> None:
         """`where` gives the page's URL, built only when a message needs it: building it for every page of a large
         list cost a fifth of the time spent reading the pages. A page of items not seen before, all of them
         readable, is taken whole; any other goes item by item, which says which item is wrong."""
-        idents = [str(raw["id"]) for raw in page["data"]]
-        if len(set(idents)) == len(idents) and self._seen.isdisjoint(idents):
-            try:
-                converted = list(map(self.convert, page["data"]))
-            except (KeyError, TypeError, ValueError, AttributeError):
-                pass
-            else:
-                self._seen.update(idents)
-                self.items.extend(converted)
-                self._check_count(where)
-                return
-        self._add_each(page, where)
+        if read.converted and read.unique is not None and self._seen.isdisjoint(read.unique):
+            self._seen.update(read.unique)
+            self.items.extend(read.items)
+        else:
+            self._add_each(read, where)
+        self._check_count(where)
 
-    def _add_each(self, page: dict[str, Any], where: Callable[[], str]) -> None:
-        for raw in page["data"]:
-            ident = str(raw["id"])
+    def _add_each(self, read: _Read, where: Callable[[], str]) -> None:
+        for ident, item in zip(read.idents, read.items, strict=True):
             if ident in self._seen:
                 continue
             self._seen.add(ident)
+            if read.converted:
+                self.items.append(item)
+                continue
             try:
-                self.items.append(self.convert(raw))
+                self.items.append(self.convert(item))
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 problem = f"an item ({ident}) without the documented fields ({type(exc).__name__} {exc})"
                 raise TelnyxClient._unreadable(200, self.what, where(), problem) from None
-        self._check_count(where)
 
     def _check_count(self, where: Callable[[], str]) -> None:
         if len(self.items) > MAX_LIST_ITEMS:
@@ -505,7 +529,7 @@ def _parsed(body: bytes) -> Any:
     it refuses that the standard parser reads (UTF-16, a byte order mark, lone surrogates, deep nesting) is
     read by the latter, so every answer the tool read before it still reads. ValueError: not JSON."""
     try:
-        return pydantic_core.from_json(body)
+        return pydantic_core.from_json(body, cache_strings="keys")
     except ValueError:
         return json.loads(body)
 

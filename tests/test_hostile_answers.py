@@ -283,6 +283,34 @@ def test_an_unreadable_item_among_readable_ones_is_named() -> None:
             client.list_all("/billing_groups", transform=lambda raw: raw["name"])
 
 
+def _pages(*pages: list[dict[str, Any]]) -> Answer:
+    """A list of several pages of 2 items, each answered as its page[number] asks."""
+    return lambda method, path, query: listing(pages[int(query["page[number]"]) - 1], len(pages), 2)
+
+
+def test_an_unreadable_item_on_a_later_page_is_named_with_that_page() -> None:
+    # Later pages are converted by the threads that fetch them; the message is the same as for the first page.
+    pages = [[{**GROUP, "id": "g-1"}, {**GROUP, "id": "g-2"}], [{**GROUP, "id": "g-3"}, {"id": "g-4"}]]
+    with Hostile(_pages(*pages)).serve() as url, TelnyxClient(API_KEY, url, max_retries=0) as client:
+        with pytest.raises(UnreadableAnswerError, match=r"page%5Bnumber%5D=2.*an item \(g-4\) without the documented"):
+            client.list_all("/billing_groups", transform=lambda raw: raw["name"])
+
+
+def test_items_a_later_page_repeats_are_kept_once_as_converted() -> None:
+    pages = [[{**GROUP, "id": "g-1"}, {**GROUP, "id": "g-2"}], [{**GROUP, "id": "g-2"}, {**GROUP, "id": "g-3", "name": "Ops"}],
+             [{**GROUP, "id": "g-4"}, {**GROUP, "id": "g-4"}]]
+    with Hostile(_pages(*pages)).serve() as url, TelnyxClient(API_KEY, url, max_retries=0) as client:
+        read = client.list_all("/billing_groups", transform=lambda raw: (raw["id"], raw["name"]))
+    assert read == [("g-1", "Engineering"), ("g-2", "Engineering"), ("g-3", "Ops"), ("g-4", "Engineering")]
+
+
+def test_an_unreadable_copy_of_an_item_read_before_is_not_read_again() -> None:
+    pages = [[{**GROUP, "id": "g-1"}, {**GROUP, "id": "g-2"}], [{"id": "g-2"}, {**GROUP, "id": "g-3", "name": "Ops"}]]
+    with Hostile(_pages(*pages)).serve() as url, TelnyxClient(API_KEY, url, max_retries=0) as client:
+        read = client.list_all("/billing_groups", transform=lambda raw: (raw["id"], raw["name"]))
+    assert read == [("g-1", "Engineering"), ("g-2", "Engineering"), ("g-3", "Ops")]
+
+
 @pytest.mark.parametrize(("bad", "words"), [
     ({**GROUP, "id": ""}, "an item without an id"),
     ({**GROUP, "id": {"nested": 1}}, "an item without an id"),

@@ -55,6 +55,9 @@ def refusal(text: str) -> tuple[int | None, int | None, str]:
     ("a: 1\nb: \x00\n", 2, 4, "NUL"),
     ("a: é\nb: \x1b\n", 2, 4, "ESC"),
     ("a: 1\nb: x\u2028\n", 2, 5, "LINE SEPARATOR"),
+    ("a: 1\nb: x\x85\n", 2, 5, "NEL"),
+    ("a: 1\nb: 50%\n%YAML 1.2\n", 3, 1, "directives"),
+    ("a: 1\n-.-: 2\n...\n", 3, 1, "one YAML document"),
 ])
 def test_what_the_byte_checks_refuse_is_still_refused_where_it_is(text: str, line: int, column: int, words: str) -> None:
     found = refusal(text)
@@ -66,6 +69,7 @@ def test_what_the_byte_checks_refuse_is_still_refused_where_it_is(text: str, lin
     "a: '٣" + "٣" * 5000 + "'\n",  # digits beyond ASCII are not what the limit counts
     "a: x%\nb: x---\nc: x...\n",  # not at the start of a line
     "a: é\tb\n",
+    "a: 1\n-.-: 2\n.-.: 3\n----: 4\n",  # marks are `---` and `...` alone, or before a space
 ])
 def test_text_the_byte_checks_rule_out_passes(text: str) -> None:
     check_text("c.yaml", text)

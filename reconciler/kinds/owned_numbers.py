@@ -102,7 +102,9 @@ class NumberEntry(Entry):
     @field_validator("tags")
     @classmethod
     def _tag_set(cls, value: list[str] | None) -> list[str] | None:
-        return None if value is None else sorted(set(value))  # the account keeps tags as a set
+        if value is None or len(value) < 2:  # most numbers: a list of its own (validation built it), already a set
+            return value
+        return sorted(set(value))  # the account keeps tags as a set
 
 
 def shared(value: Any) -> Any:
