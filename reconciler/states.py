@@ -9,7 +9,6 @@ kinds `reconciler.prune` may name) is checked by config.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -92,31 +91,16 @@ class Keyed(Protocol):
     def key_of(self, entry: Entry) -> str: ...
 
 
-def _slot_setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
-    """What sets each named slot of a frozen class, for its own `__init__`: set through their descriptors, the
-    fields take about two thirds of the time of the object.__setattr__ call per field of dataclasses' frozen
-    `__init__`."""
-    return tuple(vars(cls)[name].__set__ for name in names)
-
-
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(slots=True)
 class LiveResource:
-    """A resource as it exists in the account: its API id and its values in the config's shape. Slotted,
-    and built by slot setters: an account of 100,000 numbers holds as many, each built once per run."""
+    """A resource as it exists in the account: its API id and its values in the config's shape. Built once
+    and not changed after; slotted and not frozen, as an account of 100,000 numbers holds as many (a frozen
+    dataclass's `__init__` takes three times as long)."""
 
     key: str
     id: str
     attrs: dict[str, Any]
     created_at: str = ""
-
-    def __init__(self, key: str, id: str, attrs: dict[str, Any], created_at: str = "") -> None:
-        _set_key(self, key)
-        _set_id(self, id)
-        _set_attrs(self, attrs)
-        _set_created_at(self, created_at)
-
-
-_set_key, _set_id, _set_attrs, _set_created_at = _slot_setters(LiveResource, "key", "id", "attrs", "created_at")
 
 
 @dataclass
@@ -130,18 +114,14 @@ class LiveState:
         return {name: len(items) for name, items in self.resources.items()}
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(slots=True)
 class Source:
-    """Where an entry was written (one per entry). The line is looked up only when a message needs it."""
+    """Where an entry was written (one per entry: slotted and not frozen, as LiveResource). The line is looked
+    up only when a message needs it."""
 
     file: str
     loc: tuple[int | str, ...] = ()
     doc: Document | None = field(default=None, compare=False, repr=False)
-
-    def __init__(self, file: str, loc: tuple[int | str, ...] = (), doc: Document | None = None) -> None:
-        _set_file(self, file)
-        _set_loc(self, loc)
-        _set_doc(self, doc)
 
     @property
     def line(self) -> int | None:
@@ -151,8 +131,6 @@ class Source:
         line = self.line
         return f"{self.file}:{line}" if line else self.file
 
-
-_set_file, _set_loc, _set_doc = _slot_setters(Source, "file", "loc", "doc")
 
 
 @dataclass(kw_only=True)

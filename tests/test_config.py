@@ -141,3 +141,10 @@ def test_yaml_anchors_can_share_settings(tmp_path: Path) -> None:
     )
     entries = load_desired([str(path)], {}).entries["sso_providers"]
     assert [(e.short_name, e.name) for e in entries] == [("a", "Shared"), ("b", "Shared")]
+
+
+@pytest.mark.parametrize("number", ["+1٣١٢٥٥٥٠١٠٠", "+１３１２５５５０１００", "+13125550100\u0660"])
+def test_a_number_written_with_digits_other_than_ascii_is_not_e164(tmp_path: Path, number: str) -> None:
+    # str.isdigit() accepts Arabic-Indic and full-width digits; the API and E.164 know 0-9 alone.
+    issues = issues_of(write(tmp_path, "n.yaml", f"phone_numbers:\n  - phone_number: '{number}'\n"))
+    assert [(i.line, "is not in E.164 format" in i.message) for i in issues] == [(2, True)]

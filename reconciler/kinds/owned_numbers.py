@@ -126,7 +126,8 @@ def without_defaults(values: dict[str, Any], defaults: dict[str, Any]) -> dict[s
 
 
 def is_e164(value: str) -> bool:
-    return len(value) <= 16 and value.startswith("+") and value[1:].isdigit() and value[1] != "0" and len(value) >= 3
+    digits = value[1:]  # ASCII only: str.isdigit() also takes Arabic-Indic, full-width and superscript digits
+    return 3 <= len(value) <= 16 and value.startswith("+") and digits.isascii() and digits.isdigit() and digits[0] != "0"
 
 
 def left_alone(number: LiveResource) -> str | None:

@@ -87,7 +87,7 @@ class PageSizePolicy:
         """The query with `page[size]` held to the cap; a size above `refuse_above` is refused."""
         adjusted = []
         for key, value in query:
-            if key == "page[size]" and value.isdigit():
+            if key == "page[size]" and value.isascii() and value.isdigit():
                 if self.refuse_above is not None and int(value) > self.refuse_above:
                     raise bad_value(f"The 'page[size]' parameter must be less than or equal to {self.refuse_above}.",
                                     parameter="page[size]")

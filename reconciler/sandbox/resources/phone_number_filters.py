@@ -33,7 +33,7 @@ COLLECTION = "phone_numbers"
 
 def _digits(value: str, parameter: str) -> Predicate:
     wanted = value[1:] if value.startswith("+") else value
-    if not wanted.isdigit():
+    if not (wanted.isascii() and wanted.isdigit()):
         return lambda r: False  # as documented: non-numerical characters return nothing
     if len(wanted) < 3:
         raise bad_value(f"The '{parameter}' parameter requires at least three digits.", parameter=parameter)

@@ -128,7 +128,7 @@ class PhoneNumberJobs(Collection):
         if len(given) > MAX_NUMBERS:
             raise _refuse(f"{MAX_NUMBERS} numbers is the maximum allowed.")
         for index, entry in enumerate(given):
-            if not (pn.E164.match(entry) or entry.isdigit()):
+            if not (pn.E164.match(entry) or (entry.isascii() and entry.isdigit())):
                 raise _refuse(f"'{entry}' is neither a phone number id nor a +E.164 phone number.",
                               f"/phone_numbers/{index}", code="10016")
         if len({entry.startswith("+") for entry in given}) > 1:
