@@ -108,14 +108,16 @@ class Context:
         if (kind, key) in self.created:
             return self.created[(kind, key)]
         if kind not in self._ids:
-            self._ids[kind] = self._live_ids(kind)
+            known = self.plan.ids.get(kind)
+            self._ids[kind] = dict(known) if known is not None else self._live_ids(kind)
         if key not in self._ids[kind]:
             title = self.kinds[kind].title
             raise ReconcilerError(f"{title} {key!r} does not exist in the account", "Run `plan` again.")
         return self._ids[kind][key]
 
     def _live_ids(self, kind: str) -> dict[str, str]:
-        """Key -> id of live resources that this plan keeps (a replaced or deleted one is never pointed at)."""
+        """Key -> id of live resources that this plan keeps (a replaced or deleted one is never pointed at),
+        read from the account: for a plan that does not carry them (Plan.ids)."""
         doomed = {c.live_id for c in self.plan.changes if c.kind == kind and c.action.destroys}
         ids: dict[str, str] = {}
         for resource in sorted(self.kinds[kind].fetch(self.api), key=lambda r: r.created_at):

@@ -186,7 +186,17 @@ def make_plan(
         _check_target_keys(targets, desired, live)
         changes = [c for c in changes if any(t.matches(c) for t in targets)]
         attention = [a for a in attention if any(t.matches(a) for t in targets)]
-    return Plan(tuple(changes), live.counts(), (*result.notes, *decided.notes), tuple(attention), tuple(kind_order()))
+    return Plan(tuple(changes), live.counts(), (*result.notes, *decided.notes), tuple(attention), tuple(kind_order()),
+                _named_ids(live, changes))
+
+
+def _named_ids(live: LiveState, changes: list[Change]) -> dict[str, dict[str, str]]:
+    """Key -> id of the live resources of each kind other kinds name, those the plan keeps (a replaced or
+    deleted one is never pointed at), the newest of a key winning: what apply resolves names with."""
+    doomed = {(c.kind, c.live_id) for c in changes if c.action.destroys}
+    named = {ref.kind for kind in KINDS.values() for ref in kind.names} & live.resources.keys()
+    return {name: {r.key: r.id for r in sorted(live.resources[name], key=lambda r: r.created_at)
+                   if (name, r.id) not in doomed} for name in named}
 
 
 def decide_policies(desired: DesiredState, live: LiveState) -> Decisions:

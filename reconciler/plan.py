@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from functools import cached_property
@@ -181,6 +182,11 @@ class Plan:
     # The kinds in dependency order (each after those it points at): with the actions, all that apply needs
     # to order its calls (order.steps). Kinds it leaves out rank after those it names.
     kind_order: tuple[str, ...] = ()
+    # Ids of the live resources that changes may name (kind -> key -> id, of the kinds other kinds name, the
+    # ones the plan keeps), as the plan read them: apply resolves names from these instead of reading the
+    # account again. Not in the plan's JSON or checksum; a saved plan is applied through a fresh plan of the
+    # same checksum (cli apply), which carries them, and a plan without them has apply read them.
+    ids: Mapping[str, Mapping[str, str]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def in_sync(self) -> bool:

@@ -385,6 +385,9 @@ def test_billing_group_emergency_and_messaging_profile_changes_go_through_jobs_a
         config = write_config(tmp_path, "c.yaml", "phone_numbers:\n" + entries)
         applied = account.run("apply", str(config), "--auto-approve")
         assert applied.exit_code == 0, applied.output
+        # The ids of the group and the address come with the plan: apply does not list them again.
+        listed = gets(account.sandbox.requests)
+        assert (listed["/v2/billing_groups"], listed["/v2/addresses"]) == (1, 1), listed
         assert sorted(account.writes()) == sorted([f"POST {JOBS}/update_emergency_settings",
                                                    f"POST {JOBS}/update_phone_numbers", "POST /v2/messaging_numbers_bulk_updates"])
         groups = {g["name"]: g["id"] for g in account.sandbox.state.all("billing_groups")}

@@ -119,7 +119,7 @@ class Decider:
             if order.get("status") != PENDING:
                 self._log(order, trigger, outcome="not pending", detail=f"status {order.get('status')}", **facts)
                 return
-        single = Plan((change,), dict(plan.live_counts), plan.notes, kind_order=plan.kind_order)
+        single = Plan((change,), dict(plan.live_counts), plan.notes, kind_order=plan.kind_order, ids=plan.ids)
         try:
             pipeline.check_plan(single, self.config.current())
             pipeline.apply_plan(self.api, single)
