@@ -182,12 +182,49 @@ def make_plan(
     decided = decide_policies(desired, live)
     changes = [*order_changes(result.changes), *decided.changes]
     attention = [*result.attention, *decided.attention]
+    notes = [*result.notes, *decided.notes]
     if targets:
         _check_target_keys(targets, desired, live)
-        changes = [c for c in changes if any(t.matches(c) for t in targets)]
+        kept = [c for c in changes if any(t.matches(c) for t in targets)]
+        needed = _creates_named_by(kept, changes)
+        notes += [f"--target: the {c.action.value} of {c.kind}[{c.key}] is in the plan too: {named} names it"
+                  for c, named in needed]
+        wanted = {id(c) for c in kept} | {id(c) for c, _ in needed}
+        changes = [c for c in changes if id(c) in wanted]  # in the plan's order
         attention = [a for a in attention if any(t.matches(a) for t in targets)]
-    return Plan(tuple(changes), live.counts(), (*result.notes, *decided.notes), tuple(attention), tuple(kind_order()),
+    return Plan(tuple(changes), live.counts(), tuple(notes), tuple(attention), tuple(kind_order()),
                 _named_ids(live, changes))
+
+
+def _creates_named_by(kept: list[Change], changes: list[Change]) -> list[tuple[Change, str]]:
+    """The creates and replaces in `changes` of resources that the `kept` changes name (a billing group the
+    config adds, which a targeted number moves to), with what names each: a --target brings them along, as
+    Terraform's -target takes what its target depends on, so that apply never names what is not there."""
+    making = {(c.kind, c.key): c for c in changes if c.action is Action.CREATE or c.action.replaces}
+    kept_ids = {id(c) for c in kept}
+    found: list[tuple[Change, str]] = []
+    todo = list(kept)
+    while todo:
+        change = todo.pop(0)
+        for named in _names_in(change):
+            needed = making.pop(named, None)
+            if needed is not None and id(needed) not in kept_ids:
+                found.append((needed, f"{change.kind}[{change.key}]"))
+                todo.append(needed)
+    return found
+
+
+def _names_in(change: Change) -> Iterator[tuple[str, str]]:
+    """(kind, key) of each resource of another kind that a change's new values name (kinds/base.py `names`)."""
+    kind = KINDS.get(change.kind)
+    after = change.after or {}
+    for ref in kind.names if kind is not None else ():
+        top, inside = ref.parts
+        value = after.get(top)
+        if inside:
+            value = value.get(inside) if isinstance(value, dict) else None
+        if isinstance(value, str) and value:
+            yield ref.kind, value
 
 
 def _named_ids(live: LiveState, changes: list[Change]) -> dict[str, dict[str, str]]:

@@ -45,3 +45,17 @@ def test_a_key_that_exists_only_in_the_account_can_be_targeted(account: Account)
     result = account.run("plan", str(EXAMPLES / "config"), "--target", "billing_groups:Marketing")
     assert result.exit_code == 0, result.output
     assert "- billing_groups[Marketing]" in result.stdout and "Support" not in result.stdout
+
+
+def test_a_targeted_number_brings_along_the_create_of_the_billing_group_it_moves_to(account: Account, tmp_path: Path) -> None:
+    config = write_config(tmp_path, "c.yaml", "billing_groups:\n  - name: Clinic\n  - name: Unrelated\nphone_numbers:\n"
+                          "  - phone_number: '+13125550101'\n    billing_group: Clinic\n")
+    plan = account.run("plan", str(config), "--target", "phone_numbers:+13125550101")
+    assert plan.exit_code == 0, plan.output
+    assert "+ billing_groups[Clinic]" in plan.stdout and "Unrelated" not in plan.stdout
+    assert "the create of billing_groups[Clinic] is in the plan too: phone_numbers[+13125550101] names it" in plan.stdout
+    applied = account.run("apply", str(config), "--target", "phone_numbers:+13125550101", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    groups = {g["name"]: g["id"] for g in account.sandbox.state.all("billing_groups")}
+    number = next(n for n in account.sandbox.state.all("phone_numbers") if n["phone_number"] == "+13125550101")
+    assert "Unrelated" not in groups and number["billing_group_id"] == groups["Clinic"]
