@@ -31,6 +31,7 @@ from reconciler.kinds.base import ApplyContext
 from reconciler.order import steps
 from reconciler.plan import Change, Plan, Step
 from reconciler.policies import POLICIES, Policy
+from reconciler.states import kept_ids
 
 
 @dataclass(frozen=True)
@@ -116,14 +117,9 @@ class Context:
         return self._ids[kind][key]
 
     def _live_ids(self, kind: str) -> dict[str, str]:
-        """Key -> id of live resources that this plan keeps (a replaced or deleted one is never pointed at),
-        read from the account: for a plan that does not carry them (Plan.ids)."""
+        """Read from the account: for a plan that does not carry them (Plan.ids)."""
         doomed = {c.live_id for c in self.plan.changes if c.kind == kind and c.action.destroys}
-        ids: dict[str, str] = {}
-        for resource in sorted(self.kinds[kind].fetch(self.api), key=lambda r: r.created_at):
-            if resource.id not in doomed:
-                ids[resource.key] = resource.id
-        return ids
+        return kept_ids(self.kinds[kind].fetch(self.api), doomed)
 
     def record_created(self, kind: str, key: str, live_id: str) -> None:
         self.created[(kind, key)] = live_id

@@ -37,9 +37,7 @@ def compare(kind: Kind, entry: Entry, live: LiveResource, wanted: dict[str, Any]
             ctx: DiffContext) -> Verdict:
     """Compare the write-only fields `wanted` sets that the live view `current` shows as null. Those that
     match the record (or that the entry keeps unverified) are filled into `current` with the wanted value,
-    so the rest of the comparison sees them as unchanged."""
-    if kind.fingerprinted.isdisjoint(wanted):  # most entries set none: one set operation, per number too
-        return MATCHED
+    so the rest of the comparison sees them as unchanged. The diff asks only of entries that set one."""
     unread = sorted(f for f in kind.fingerprinted if wanted.get(f) is not None and current.get(f) is None)
     if not unread:
         return MATCHED

@@ -33,7 +33,7 @@ from reconciler.order import kind_order, order_changes
 from reconciler.plan import Action, Attention, Change, Op, Plan, Step, check_safety
 from reconciler.policies import POLICIES, Decisions
 from reconciler.state import Fingerprints, load_fingerprints, state_key
-from reconciler.states import DesiredState, LiveResource, LiveState, Source
+from reconciler.states import DesiredState, LiveResource, LiveState, Source, kept_ids
 
 GC_BATCH = 100_000  # allocations between young collections while a large account is loaded or compared
 GC_OLDER = 1_000  # young collections between middle-generation ones meanwhile (Python's default: 10)
@@ -228,12 +228,10 @@ def _names_in(change: Change) -> Iterator[tuple[str, str]]:
 
 
 def _named_ids(live: LiveState, changes: list[Change]) -> dict[str, dict[str, str]]:
-    """Key -> id of the live resources of each kind other kinds name, those the plan keeps (a replaced or
-    deleted one is never pointed at), the newest of a key winning: what apply resolves names with."""
-    doomed = {(c.kind, c.live_id) for c in changes if c.action.destroys}
+    """The ids apply resolves names with (states.kept_ids), for each kind other kinds name."""
     named = {ref.kind for kind in KINDS.values() for ref in kind.names} & live.resources.keys()
-    return {name: {r.key: r.id for r in sorted(live.resources[name], key=lambda r: r.created_at)
-                   if (name, r.id) not in doomed} for name in named}
+    doomed = {name: {c.live_id for c in changes if c.kind == name and c.action.destroys} for name in named}
+    return {name: kept_ids(live.resources[name], doomed[name]) for name in named}
 
 
 def decide_policies(desired: DesiredState, live: LiveState) -> Decisions:

@@ -9,6 +9,7 @@ kinds `reconciler.prune` may name) is checked by config.py.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -101,6 +102,12 @@ class LiveResource:
     id: str
     attrs: dict[str, Any]
     created_at: str = ""
+
+
+def kept_ids(resources: Iterable[LiveResource], doomed: Collection[str | None]) -> dict[str, str]:
+    """Key -> id of live resources but the doomed ones (a plan's deletes and replaces are never pointed at),
+    the newest of a key winning: what apply resolves names with."""
+    return {r.key: r.id for r in sorted(resources, key=lambda r: r.created_at) if r.id not in doomed}
 
 
 @dataclass
